@@ -1,0 +1,243 @@
+/* bedrock.c - Bedrock Runtime wire format and retry rules (see bedrock.h). */
+#include "bedrock.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+char *q_bedrock_claude_body(const char *system_prompt, const char *question, int max_tokens,
+                            int has_temperature, double temperature)
+{
+    json_t *body;
+    char *text;
+
+    if (!question || max_tokens < 1)
+        return NULL;
+    body = json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "anthropic_version", Q_ANTHROPIC_VERSION,
+                     "max_tokens", max_tokens, "messages", "role", "user", "content", question);
+    if (!body)
+        return NULL;
+    if (system_prompt && *system_prompt)
+        json_object_set_new(body, "system", json_string(system_prompt));
+    if (has_temperature)
+        json_object_set_new(body, "temperature", json_real(temperature));
+    text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    return text;
+}
+
+char *q_bedrock_invoke_path(const char *model_id)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    q_buf b;
+
+    q_buf_init(&b, 8192);
+    if (q_buf_adds(&b, "/model/"))
+        goto fail;
+    for (const unsigned char *p = (const unsigned char *)model_id; *p; p++) {
+        int rc;
+
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            rc = q_buf_addc(&b, (char)*p);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = q_buf_add(&b, esc, 3);
+        }
+        if (rc)
+            goto fail;
+    }
+    if (q_buf_adds(&b, "/invoke"))
+        goto fail;
+    return q_buf_take(&b);
+fail:
+    q_buf_free(&b);
+    return NULL;
+}
+
+void q_bedrock_answer_free(q_bedrock_answer *a)
+{
+    if (!a)
+        return;
+    free(a->id);
+    free(a->text);
+    free(a->stop_reason);
+    memset(a, 0, sizeof(*a));
+}
+
+static void set_err(char *err, size_t err_size, const char *msg)
+{
+    if (err && err_size)
+        snprintf(err, err_size, "%s", msg);
+}
+
+static long long usage_field(const json_t *usage, const char *name)
+{
+    const json_t *v = json_object_get(usage, name);
+
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+}
+
+int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
+                                  char *err, size_t err_size)
+{
+    json_error_t jerr;
+    json_t *root, *content, *usage, *block, *v;
+    q_buf text;
+    size_t i;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    q_buf_init(&text, 4 * 1024 * 1024);
+    root = json_loadb(body, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        set_err(err, err_size, "answer is not a JSON object");
+        goto out;
+    }
+    content = json_object_get(root, "content");
+    usage = json_object_get(root, "usage");
+    if (!json_is_array(content) || !json_is_object(usage)) {
+        set_err(err, err_size, "answer lacks content or usage");
+        goto out;
+    }
+    json_array_foreach(content, i, block) {
+        const json_t *t = json_object_get(block, "text");
+
+        if (json_is_string(t) &&
+            q_buf_add(&text, json_string_value(t), json_string_length(t)) != Q_BUF_OK) {
+            set_err(err, err_size, "answer text too large");
+            goto out;
+        }
+    }
+    out->input_tokens = usage_field(usage, "input_tokens");
+    out->output_tokens = usage_field(usage, "output_tokens");
+    if (out->input_tokens < 0 || out->output_tokens < 0) {
+        set_err(err, err_size, "answer usage lacks token counts");
+        goto out;
+    }
+    out->cache_read_tokens = usage_field(usage, "cache_read_input_tokens");
+    out->cache_write_tokens = usage_field(usage, "cache_creation_input_tokens");
+    if (out->cache_read_tokens < 0)
+        out->cache_read_tokens = 0;
+    if (out->cache_write_tokens < 0)
+        out->cache_write_tokens = 0;
+    v = json_object_get(root, "stop_reason");
+    out->stop_reason = strdup(json_is_string(v) ? json_string_value(v) : "unknown");
+    v = json_object_get(root, "id");
+    out->id = strdup(json_is_string(v) ? json_string_value(v) : "");
+    out->text = q_buf_take(&text);
+    if (!out->stop_reason || !out->id || !out->text)
+        goto out;
+    rc = 0;
+out:
+    if (rc)
+        q_bedrock_answer_free(out);
+    q_buf_free(&text);
+    json_decref(root);
+    return rc;
+}
+
+static const char *const throttling_codes[] = {
+    /* botocore's retryhandler / standard mode throttling error codes */
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException", NULL};
+
+static const char *const transient_codes[] = {
+    "RequestTimeout", "RequestTimeoutException", "ModelNotReadyException",
+    "InternalServerException", "ServiceUnavailableException", "InternalFailure",
+    "ServiceUnavailable", NULL};
+
+static int in_list(const char *code, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(code, *list) == 0)
+            return 1;
+    return 0;
+}
+
+void q_bedrock_classify(int http_status, const char *error_type_header, const char *body,
+                        size_t body_len, q_bedrock_error *out)
+{
+    json_t *root = NULL;
+    const char *msg = NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->http_status = http_status;
+    if (body && body_len)
+        root = json_loadb(body, body_len, 0, NULL);
+    if (error_type_header && *error_type_header) {
+        size_t n = strcspn(error_type_header, ":");
+        if (n >= sizeof(out->code))
+            n = sizeof(out->code) - 1;
+        memcpy(out->code, error_type_header, n);
+        out->code[n] = '\0';
+    } else if (json_is_object(root)) {
+        const json_t *t = json_object_get(root, "__type");
+        if (!json_is_string(t))
+            t = json_object_get(root, "code");
+        if (json_is_string(t)) {
+            const char *s = json_string_value(t), *hash = strrchr(s, '#');
+            snprintf(out->code, sizeof(out->code), "%s", hash ? hash + 1 : s);
+        }
+    }
+    if (!out->code[0])
+        snprintf(out->code, sizeof(out->code), "HTTP%d", http_status);
+    if (json_is_object(root)) {
+        const json_t *m = json_object_get(root, "message");
+        if (!json_is_string(m))
+            m = json_object_get(root, "Message");
+        if (json_is_string(m))
+            msg = json_string_value(m);
+    }
+    snprintf(out->message, sizeof(out->message), "%s", msg ? msg : "no message in the response");
+    json_decref(root);
+
+    if (in_list(out->code, throttling_codes) || http_status == 429)
+        out->retry = in_list(out->code, transient_codes) ? Q_RETRY_TRANSIENT : Q_RETRY_THROTTLED;
+    else if (strcmp(out->code, "ModelTimeoutException") == 0 ||
+             strcmp(out->code, "ModelErrorException") == 0)
+        out->retry = Q_RETRY_BOUNDED;
+    else if (in_list(out->code, transient_codes) || http_status >= 500)
+        out->retry = Q_RETRY_TRANSIENT;
+    else
+        out->retry = Q_RETRY_NEVER;
+}
+
+long q_backoff_full_jitter_ms(int retry, long base_ms, long cap_ms, double random01)
+{
+    long ceiling = base_ms;
+
+    for (int i = 0; i < retry && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    if (random01 < 0)
+        random01 = 0;
+    if (random01 >= 1)
+        random01 = 0.999999;
+    return (long)(random01 * (double)(ceiling + 1));
+}
+
+long q_parse_retry_after_ms(const char *retry_after, const char *amz_retry_after_ms)
+{
+    char *end;
+    long v;
+
+    if (amz_retry_after_ms && *amz_retry_after_ms) {
+        v = strtol(amz_retry_after_ms, &end, 10);
+        if (*end == '\0' && v >= 0)
+            return v;
+    }
+    if (retry_after && *retry_after) {
+        v = strtol(retry_after, &end, 10);
+        if (*end == '\0' && v >= 0 && v < 86400)
+            return v * 1000;
+    }
+    return -1;
+}

@@ -1,0 +1,34 @@
+/* buf.h - growable byte buffer with a hard size cap (in the spirit of curl's dynbuf).
+ *
+ * A q_buf always keeps a terminating NUL after its contents once anything was added,
+ * so q_buf_cstr() can be passed to string functions. Appending past the cap fails with
+ * Q_BUF_TOO_BIG and leaves the buffer unchanged; running out of memory gives Q_BUF_NOMEM.
+ * The buffer owns its memory; q_buf_free() releases it and accepts a zeroed q_buf. */
+#ifndef QUARRY_BUF_H
+#define QUARRY_BUF_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *data;    /* private */
+    size_t len;    /* read-only: bytes held, excluding the NUL */
+    size_t alloc;  /* private */
+    size_t cap;    /* read-only: most bytes it may ever hold */
+} q_buf;
+
+enum { Q_BUF_OK = 0, Q_BUF_NOMEM = -1, Q_BUF_TOO_BIG = -2 };
+
+void q_buf_init(q_buf *b, size_t cap);
+void q_buf_free(q_buf *b);
+void q_buf_reset(q_buf *b);
+int q_buf_add(q_buf *b, const void *data, size_t len);
+int q_buf_adds(q_buf *b, const char *s);
+int q_buf_addc(q_buf *b, char c);
+int q_buf_printf(q_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Never NULL: "" for an empty buffer. */
+const char *q_buf_cstr(const q_buf *b);
+/* Hands the NUL-terminated contents to the caller (free() them) and empties the buffer;
+ * an empty, never-allocated buffer gives a fresh "" (NULL only when out of memory). */
+char *q_buf_take(q_buf *b);
+
+#endif

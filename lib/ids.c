@@ -1,0 +1,90 @@
+/* ids.c - job ids, request ids and API keys (see ids.h). */
+#include "ids.h"
+
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sigv4.h"
+
+static void format_uuid(const unsigned char b[16], char out[Q_UUID_LEN + 1])
+{
+    snprintf(out, Q_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+int q_uuid_v7(char out[Q_UUID_LEN + 1])
+{
+    unsigned char b[16];
+    struct timespec ts;
+    uint64_t ms;
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return -1;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    format_uuid(b, out);
+    return 0;
+}
+
+int q_uuid_v4(char out[Q_UUID_LEN + 1])
+{
+    unsigned char b[16];
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    format_uuid(b, out);
+    return 0;
+}
+
+int q_uuid_valid(const char *s)
+{
+    size_t i;
+
+    if (!s || strlen(s) != Q_UUID_LEN)
+        return 0;
+    for (i = 0; i < Q_UUID_LEN; i++) {
+        int dash = (i == 8 || i == 13 || i == 18 || i == 23);
+        char c = s[i];
+
+        if (dash ? c != '-'
+                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
+}
+
+int q_api_key_generate(char out[Q_API_KEY_LEN + 1])
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    const size_t body = Q_API_KEY_LEN - strlen(Q_API_KEY_PREFIX);
+    unsigned char r;
+    size_t n = 0;
+
+    memcpy(out, Q_API_KEY_PREFIX, strlen(Q_API_KEY_PREFIX));
+    while (n < body) {
+        if (RAND_bytes(&r, 1) != 1)
+            return -1;
+        if (r >= 248) /* 248 = 4 * 62: reject to keep every character equally likely */
+            continue;
+        out[strlen(Q_API_KEY_PREFIX) + n++] = alphabet[r % 62];
+    }
+    out[Q_API_KEY_LEN] = '\0';
+    return 0;
+}
+
+void q_api_key_hash_hex(const char *raw_key, size_t len, char out[65])
+{
+    q_sha256_hex(raw_key, len, out);
+}

@@ -1,0 +1,176 @@
+/* test_bedrock.c - Bedrock wire rules: request body, invoke path, answer parsing, error
+ * classification (as botocore classifies) and the backoff schedule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bedrock.h"
+
+static void test_claude_body(void **state)
+{
+    char *body = q_bedrock_claude_body("be brief", "What is 2+2?", 64, 1, 0.5);
+    json_t *o = json_loads(body, 0, NULL);
+    const json_t *msg;
+
+    (void)state;
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "anthropic_version")),
+                        "bedrock-2023-05-31");
+    assert_int_equal(json_integer_value(json_object_get(o, "max_tokens")), 64);
+    assert_string_equal(json_string_value(json_object_get(o, "system")), "be brief");
+    assert_true(json_real_value(json_object_get(o, "temperature")) == 0.5);
+    msg = json_array_get(json_object_get(o, "messages"), 0);
+    assert_string_equal(json_string_value(json_object_get(msg, "role")), "user");
+    assert_string_equal(json_string_value(json_object_get(msg, "content")), "What is 2+2?");
+    assert_int_equal(json_object_size(o), 5);
+    json_decref(o);
+    free(body);
+
+    body = q_bedrock_claude_body(NULL, "q", 1, 0, 0);
+    o = json_loads(body, 0, NULL);
+    assert_null(json_object_get(o, "system"));
+    assert_null(json_object_get(o, "temperature"));
+    json_decref(o);
+    free(body);
+    assert_null(q_bedrock_claude_body(NULL, "q", 0, 0, 0));
+}
+
+static void test_invoke_path(void **state)
+{
+    static const struct {
+        const char *model, *path;
+    } cases[] = {
+        {"anthropic.claude-3-haiku-20240307-v1:0",
+         "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke"},
+        {"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+         "/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/invoke"},
+        {"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0",
+         "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-haiku-20240307-v1%3A0/invoke"},
+        {"amazon.nova-micro-v1:0", "/model/amazon.nova-micro-v1%3A0/invoke"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *p = q_bedrock_invoke_path(cases[i].model);
+        assert_string_equal(p, cases[i].path);
+        free(p);
+    }
+}
+
+static void test_parse_answer(void **state)
+{
+    const char *ok = "{\"id\":\"msg_bdrk_01abc\",\"type\":\"message\",\"role\":\"assistant\","
+                     "\"content\":[{\"type\":\"text\",\"text\":\"Four\"},{\"type\":\"text\","
+                     "\"text\":\".\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":12,"
+                     "\"output_tokens\":3,\"cache_read_input_tokens\":5}}";
+    q_bedrock_answer a;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(q_bedrock_parse_claude_answer(ok, strlen(ok), &a, err, sizeof(err)), 0);
+    assert_string_equal(a.text, "Four.");
+    assert_string_equal(a.stop_reason, "end_turn");
+    assert_string_equal(a.id, "msg_bdrk_01abc");
+    assert_int_equal(a.input_tokens, 12);
+    assert_int_equal(a.output_tokens, 3);
+    assert_int_equal(a.cache_read_tokens, 5);
+    assert_int_equal(a.cache_write_tokens, 0);
+    q_bedrock_answer_free(&a);
+
+    static const char *const bad[] = {
+        "not json", "[]", "{\"content\":[]}", "{\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}",
+        "{\"content\":[],\"usage\":{\"input_tokens\":1}}",
+        "{\"content\":[],\"usage\":{\"input_tokens\":-1,\"output_tokens\":1}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(q_bedrock_parse_claude_answer(bad[i], strlen(bad[i]), &a, err, sizeof(err)),
+                         -1);
+        assert_true(strlen(err) > 0);
+        assert_null(a.text);
+    }
+    q_bedrock_answer_free(NULL);
+}
+
+static void test_classify(void **state)
+{
+    static const struct {
+        int status;
+        const char *header, *body, *code;
+        q_retry_class retry;
+    } cases[] = {
+        {429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+         "{\"message\":\"Too many requests, please wait before trying again.\"}",
+         "ThrottlingException", Q_RETRY_THROTTLED},
+        {429, "ModelNotReadyException", "{\"message\":\"not ready\"}", "ModelNotReadyException",
+         Q_RETRY_TRANSIENT},
+        {408, "ModelTimeoutException", "{}", "ModelTimeoutException", Q_RETRY_BOUNDED},
+        {424, "ModelErrorException", "{}", "ModelErrorException", Q_RETRY_BOUNDED},
+        {400, "ServiceQuotaExceededException", "{}", "ServiceQuotaExceededException", Q_RETRY_NEVER},
+        {400, "ValidationException", "{\"message\":\"bad\"}", "ValidationException", Q_RETRY_NEVER},
+        {403, "AccessDeniedException", "{}", "AccessDeniedException", Q_RETRY_NEVER},
+        {403, "InvalidSignatureException", "{}", "InvalidSignatureException", Q_RETRY_NEVER},
+        {404, "ResourceNotFoundException", "{}", "ResourceNotFoundException", Q_RETRY_NEVER},
+        {500, "InternalServerException", "{}", "InternalServerException", Q_RETRY_TRANSIENT},
+        {503, "ServiceUnavailableException", "{}", "ServiceUnavailableException", Q_RETRY_TRANSIENT},
+        {502, NULL, "<html>bad gateway</html>", "HTTP502", Q_RETRY_TRANSIENT},
+        {400, NULL, "{\"__type\":\"com.amazon#ValidationException\",\"message\":\"m\"}",
+         "ValidationException", Q_RETRY_NEVER},
+        {400, "", "{\"code\":\"ThrottlingException\"}", "ThrottlingException", Q_RETRY_THROTTLED},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        q_bedrock_error e;
+
+        q_bedrock_classify(cases[i].status, cases[i].header, cases[i].body, strlen(cases[i].body),
+                           &e);
+        if (strcmp(e.code, cases[i].code) != 0 || e.retry != cases[i].retry)
+            fail_msg("case %zu: got %s/%d, want %s/%d", i, e.code, e.retry, cases[i].code,
+                     cases[i].retry);
+        assert_int_equal(e.http_status, cases[i].status);
+    }
+    {
+        q_bedrock_error e;
+        const char *b = "{\"message\":\"Too many requests\"}";
+        q_bedrock_classify(429, "ThrottlingException:x", b, strlen(b), &e);
+        assert_string_equal(e.message, "Too many requests");
+        q_bedrock_classify(500, NULL, NULL, 0, &e);
+        assert_string_equal(e.code, "HTTP500");
+    }
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    /* full jitter: uniform in [0, min(cap, base * 2^n)] */
+    assert_int_equal(q_backoff_full_jitter_ms(0, 100, 20000, 0.0), 0);
+    assert_true(q_backoff_full_jitter_ms(0, 100, 20000, 0.999999) <= 100);
+    assert_true(q_backoff_full_jitter_ms(3, 100, 20000, 0.999999) <= 800);
+    assert_true(q_backoff_full_jitter_ms(3, 100, 20000, 0.999999) >= 790);
+    assert_true(q_backoff_full_jitter_ms(30, 100, 20000, 0.999999) <= 20000);
+    assert_true(q_backoff_full_jitter_ms(30, 100, 20000, 0.999999) >= 19000);
+    assert_true(q_backoff_full_jitter_ms(1000, 100, 20000, 0.5) <= 20000);
+    assert_true(q_backoff_full_jitter_ms(2, 100, 20000, 5.0) <= 400); /* clamped draw */
+
+    assert_int_equal(q_parse_retry_after_ms("3", NULL), 3000);
+    assert_int_equal(q_parse_retry_after_ms("3", "1500"), 1500);
+    assert_int_equal(q_parse_retry_after_ms(NULL, NULL), -1);
+    assert_int_equal(q_parse_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", NULL), -1);
+    assert_int_equal(q_parse_retry_after_ms("-1", "x"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claude_body),   cmocka_unit_test(test_invoke_path),
+        cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_backoff),
+    };
+    return cmocka_run_group_tests_name("bedrock", tests, NULL, NULL);
+}
