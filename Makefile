@@ -10,6 +10,7 @@
 #   make bench      benchmarks (figures in docs/benchmarks.md)
 
 SHELL := /bin/bash
+.DEFAULT_GOAL := all
 PKGS := rdkafka libcurl jansson libpq libmicrohttpd libcrypto
 
 # SAN=1 builds with AddressSanitizer + UBSan into build/san (used by `make test`).
