@@ -88,8 +88,38 @@ int jobs_renew_lease(PGconn *conn, const char *job_id, const char *owner, int le
     return rc;
 }
 
-/* One statement: the job update and the daily usage upsert commit together or not at
- * all, and the upsert only sees a row when the update matched (our live claim). */
+/* Runs `update` (which must move the claimed job to a terminal state and return its id)
+ * and quarry_job_settled() in one transaction, so the job's state and its money commit
+ * together or not at all. Returns 1, 0 when the update matched nothing (lease lost),
+ * -1 on a database error (rolled back). */
+static int settle(PGconn *conn, const char *what, const char *update, int nparams,
+                  const char *const *params)
+{
+    PGresult *res = NULL;
+    int rc = -1;
+
+    if (q_db_exec(conn, "BEGIN") != 0)
+        return -1;
+    res = PQexecParams(conn, update, nparams, NULL, params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, what))
+        goto out;
+    if (PQntuples(res) == 0) {
+        rc = 0;
+        goto out;
+    }
+    PQclear(res);
+    res = PQexecParams(conn, "SELECT quarry_job_settled($1::uuid)", 1, NULL, params, NULL, NULL,
+                       0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "account settled job"))
+        goto out;
+    rc = 1;
+out:
+    PQclear(res);
+    if (q_db_exec(conn, rc == 1 ? "COMMIT" : "ROLLBACK") != 0)
+        rc = -1;
+    return rc;
+}
+
 int jobs_settle_success(PGconn *conn, const char *job_id, const char *owner,
                         const job_success *s)
 {
@@ -97,8 +127,6 @@ int jobs_settle_success(PGconn *conn, const char *job_id, const char *owner,
     const char *params[13] = {job_id,     s->answer->text, s->answer->stop_reason,
                               s->answered_model, in, outt, cr, cw, s->cost_usd, attempts,
                               s->request_id[0] ? s->request_id : NULL, latency, owner};
-    PGresult *res;
-    int rc = -1;
 
     snprintf(in, sizeof(in), "%lld", s->answer->input_tokens);
     snprintf(outt, sizeof(outt), "%lld", s->answer->output_tokens);
@@ -106,35 +134,17 @@ int jobs_settle_success(PGconn *conn, const char *job_id, const char *owner,
     snprintf(cw, sizeof(cw), "%lld", s->answer->cache_write_tokens);
     snprintf(attempts, sizeof(attempts), "%d", s->attempts);
     snprintf(latency, sizeof(latency), "%ld", s->latency_ms);
-    res = PQexecParams(
-        conn,
-        "WITH settled AS ("
-        "  UPDATE jobs SET status = 'succeeded', answer = $2, stop_reason = $3,"
-        "    answered_model = $4, input_tokens = $5::int, output_tokens = $6::int,"
-        "    cache_read_tokens = $7::int, cache_write_tokens = $8::int, cost_usd = $9::numeric,"
-        "    attempts = attempts + $10::int, bedrock_request_id = $11, model_latency_ms = $12::int,"
-        "    error_code = NULL, error_message = NULL, finished_at = now(),"
-        "    lease_owner = NULL, lease_expires_at = NULL"
-        "  WHERE id = $1::uuid AND status = 'running' AND lease_owner = $13"
-        "  RETURNING api_key_id, (created_at AT TIME ZONE 'UTC')::date AS day)"
-        " INSERT INTO daily_usage AS u (api_key_id, day, settled_jobs, input_tokens, output_tokens,"
-        "   cache_read_tokens, cache_write_tokens, cost_usd)"
-        " SELECT api_key_id, day, 1, $5::int, $6::int, $7::int, $8::int, coalesce($9::numeric, 0)"
-        " FROM settled"
-        " ON CONFLICT (api_key_id, day) DO UPDATE SET settled_jobs = u.settled_jobs + 1,"
-        "   input_tokens = u.input_tokens + EXCLUDED.input_tokens,"
-        "   output_tokens = u.output_tokens + EXCLUDED.output_tokens,"
-        "   cache_read_tokens = u.cache_read_tokens + EXCLUDED.cache_read_tokens,"
-        "   cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,"
-        "   cost_usd = u.cost_usd + EXCLUDED.cost_usd"
-        " RETURNING 1",
-        13, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "settle succeeded job"))
-        goto out;
-    rc = PQntuples(res) == 1 ? 1 : 0;
-out:
-    PQclear(res);
-    return rc;
+    return settle(conn, "settle succeeded job",
+                  "UPDATE jobs SET status = 'succeeded', answer = $2, stop_reason = $3,"
+                  " answered_model = $4, input_tokens = $5::int, output_tokens = $6::int,"
+                  " cache_read_tokens = $7::int, cache_write_tokens = $8::int,"
+                  " cost_usd = $9::numeric, attempts = attempts + $10::int,"
+                  " bedrock_request_id = $11, model_latency_ms = $12::int,"
+                  " error_code = NULL, error_message = NULL, finished_at = now(),"
+                  " lease_owner = NULL, lease_expires_at = NULL"
+                  " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $13"
+                  " RETURNING id",
+                  13, params);
 }
 
 int jobs_settle_failure(PGconn *conn, const char *job_id, const char *owner, const char *status,
@@ -142,20 +152,13 @@ int jobs_settle_failure(PGconn *conn, const char *job_id, const char *owner, con
 {
     char attempts_s[16];
     const char *params[6] = {job_id, status, attempts_s, code, message, owner};
-    PGresult *res;
-    int rc = -1;
 
     snprintf(attempts_s, sizeof(attempts_s), "%d", attempts);
-    res = PQexecParams(conn,
-                       "UPDATE jobs SET status = $2, attempts = attempts + $3::int, error_code = $4,"
-                       " error_message = $5, finished_at = now(), lease_owner = NULL,"
-                       " lease_expires_at = NULL"
-                       " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $6",
-                       6, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_COMMAND_OK, "settle failed job"))
-        goto out;
-    rc = atoi(PQcmdTuples(res)) == 1 ? 1 : 0;
-out:
-    PQclear(res);
-    return rc;
+    return settle(conn, "settle failed job",
+                  "UPDATE jobs SET status = $2, attempts = attempts + $3::int, error_code = $4,"
+                  " error_message = $5, finished_at = now(), lease_owner = NULL,"
+                  " lease_expires_at = NULL"
+                  " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $6"
+                  " RETURNING id",
+                  6, params);
 }

@@ -3,8 +3,9 @@
  * usage to the key's daily totals in the same statement.
  *
  * Only a claimed job (status running, lease_owner = us) can be settled, and settling
- * moves it to a terminal state, so a job's usage and cost are counted at most once
- * however often its message is delivered. */
+ * moves it to a terminal state and calls quarry_job_settled() (migration 0002) in the
+ * same transaction, so a job's usage and cost are counted exactly once however often
+ * its message is delivered. */
 #ifndef QUARRY_CONSUMER_JOBS_H
 #define QUARRY_CONSUMER_JOBS_H
 

@@ -492,12 +492,16 @@ up_migrate() {
   need_bin quarry
   running postgres >/dev/null || die "migrate: postgres is not running (scripts/stack.sh up postgres)"
   log_mark migrate
-  if ! QUARRY_DATABASE_URL=$(database_url) "$BIN/quarry" migrate --dir "$REPO/migrations" \
-      </dev/null >>"$LOGS/migrate.log" 2>&1 9>&-; then
+  local out
+  if ! out=$(QUARRY_DATABASE_URL=$(database_url) "$BIN/quarry" migrate --dir "$REPO/migrations" \
+      </dev/null 2>&1 9>&-); then
+    printf '%s\n' "$out" >>"$LOGS/migrate.log"
     fail_start migrate "quarry migrate failed"
   fi
+  printf '%s\n' "$out" >>"$LOGS/migrate.log"
   date '+%F %T' >"$RUN/migrate.done"
-  say "migrate: database up to date ($(rel "$REPO/migrations"))"
+  # quarry migrate prints "applied NNNN_x.sql" per migration, or "database is up to date"
+  while IFS= read -r line; do say "migrate: $line"; done <<<"$out"
 }
 
 # --- daemons ---------------------------------------------------------------------------------

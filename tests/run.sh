@@ -39,7 +39,7 @@ run_unit() {
 }
 
 run_e2e() {
-    export QUARRY_RUN_DIR="$repo/.run-test"
+    export QUARRY_RUN_DIR=${QUARRY_TEST_RUN_DIR:-$repo/.run-test}
     export QUARRY_BIN_DIR="$repo/$build_dir"
     export QUARRY_PG_PORT=${QUARRY_TEST_PG_PORT:-55439}
     export QUARRY_KAFKA_PORT=${QUARRY_TEST_KAFKA_PORT:-19192}
