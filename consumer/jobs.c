@@ -1,12 +1,15 @@
-/* jobs.c - claim and settle jobs in PostgreSQL (see jobs.h). */
+/* jobs.c - batched claim, lease renewal and settlement of jobs (see jobs.h). */
 #include "jobs.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "sigv4.h"
 
 void job_work_free(job_work *w)
 {
@@ -17,148 +20,281 @@ void job_work_free(job_work *w)
     memset(w, 0, sizeof(*w));
 }
 
-job_claim_result jobs_claim(PGconn *conn, const char *job_id, const char *owner,
-                            int lease_seconds, job_work *out)
+/* "{id1,id2,...}": ids are validated UUIDs, so no quoting is needed. */
+static char *uuid_array(const char *const *ids, size_t n, size_t stride)
 {
-    char lease[16];
-    const char *params[3] = {job_id, owner, lease};
-    PGresult *res;
-    job_claim_result rc = JOB_CLAIM_ERROR;
+    q_buf b;
 
-    memset(out, 0, sizeof(*out));
+    q_buf_init(&b, 64 + n * 40);
+    q_buf_addc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        const char *id = *(const char *const *)((const char *)ids + i * stride);
+        if (i)
+            q_buf_addc(&b, ',');
+        q_buf_adds(&b, id);
+    }
+    if (q_buf_addc(&b, '}') != Q_BUF_OK) {
+        q_buf_free(&b);
+        return NULL;
+    }
+    return q_buf_take(&b);
+}
+
+int jobs_claim_batch(PGconn *conn, const char *owner, int lease_seconds, job_claim *claims,
+                     size_t n)
+{
+    char lease[16], *ids = NULL;
+    const char *params[3];
+    PGresult *res = NULL;
+    unsigned char *used = NULL;
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    ids = uuid_array(&claims[0].id, n, sizeof(job_claim));
+    used = calloc(n, 1);
+    if (!ids || !used)
+        goto out;
     snprintf(lease, sizeof(lease), "%d", lease_seconds);
+    params[0] = ids;
+    params[1] = owner;
+    params[2] = lease;
+    for (size_t i = 0; i < n; i++) {
+        claims[i].result = JOB_UNKNOWN;
+        memset(&claims[i].work, 0, sizeof(claims[i].work));
+    }
     /* A queued job, or a running one whose holder's lease ran out, can be claimed. */
     res = PQexecParams(conn,
-                       "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()), "
-                       "lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::int) "
-                       "WHERE id = $1::uuid AND (status = 'queued' OR "
-                       "(status = 'running' AND lease_expires_at < now())) "
-                       "RETURNING question, model, max_tokens, temperature, api_key_id, "
-                       "extract(epoch FROM created_at)::bigint",
+                       "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
+                       " lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::int)"
+                       " WHERE id = ANY($1::uuid[]) AND (status = 'queued' OR"
+                       " (status = 'running' AND lease_expires_at < now()))"
+                       " RETURNING id, question, model, max_tokens, temperature, api_key_id,"
+                       " extract(epoch FROM created_at)::bigint",
                        3, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "claim job"))
+    if (!q_db_check(res, PGRES_TUPLES_OK, "claim jobs"))
         goto out;
-    if (PQntuples(res) == 1) {
-        out->question = strdup(PQgetvalue(res, 0, 0));
-        out->model = strdup(PQgetvalue(res, 0, 1));
-        out->max_tokens = atoi(PQgetvalue(res, 0, 2));
-        out->has_temperature = !PQgetisnull(res, 0, 3);
-        out->temperature = out->has_temperature ? strtod(PQgetvalue(res, 0, 3), NULL) : 0;
-        out->api_key_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        out->created_at_epoch = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-        if (!out->question || !out->model) {
-            job_work_free(out);
-            goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 0);
+
+        for (size_t i = 0; i < n; i++) {
+            job_work *w = &claims[i].work;
+
+            /* the first message of a job gets it; duplicates in the batch are skipped */
+            if (used[i] || strcmp(claims[i].id, id) != 0)
+                continue;
+            used[i] = 1;
+            claims[i].result = JOB_CLAIMED;
+            w->question = strdup(PQgetvalue(res, r, 1));
+            w->model = strdup(PQgetvalue(res, r, 2));
+            w->max_tokens = atoi(PQgetvalue(res, r, 3));
+            w->has_temperature = !PQgetisnull(res, r, 4);
+            w->temperature = w->has_temperature ? strtod(PQgetvalue(res, r, 4), NULL) : 0;
+            w->api_key_id = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+            w->created_at_epoch = strtoll(PQgetvalue(res, r, 6), NULL, 10);
+            if (!w->question || !w->model)
+                goto out; /* out of memory: the leases expire and the sweeper retries */
+            break;
         }
-        rc = JOB_CLAIMED;
-        goto out;
     }
     PQclear(res);
-    res = PQexecParams(conn, "SELECT status FROM jobs WHERE id = $1::uuid", 1, NULL, params, NULL,
-                       NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "read job status"))
+    res = PQexecParams(conn, "SELECT id, status FROM jobs WHERE id = ANY($1::uuid[])", 1, NULL,
+                       params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "read job states"))
         goto out;
-    if (PQntuples(res) == 0)
-        rc = JOB_UNKNOWN;
-    else if (strcmp(PQgetvalue(res, 0, 0), "running") == 0 ||
-             strcmp(PQgetvalue(res, 0, 0), "queued") == 0)
-        rc = JOB_LEASED_ELSEWHERE;
-    else
-        rc = JOB_ALREADY_TERMINAL;
+    for (size_t i = 0; i < n; i++) {
+        if (used[i])
+            continue;
+        for (int r = 0; r < PQntuples(res); r++) {
+            const char *status = PQgetvalue(res, r, 1);
+
+            if (strcmp(claims[i].id, PQgetvalue(res, r, 0)) != 0)
+                continue;
+            claims[i].result = strcmp(status, "queued") == 0 || strcmp(status, "running") == 0
+                                   ? JOB_LEASED_ELSEWHERE
+                                   : JOB_ALREADY_TERMINAL;
+        }
+    }
+    rc = 0;
 out:
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            job_work_free(&claims[i].work);
     PQclear(res);
+    free(ids);
+    free(used);
     return rc;
 }
 
-int jobs_renew_lease(PGconn *conn, const char *job_id, const char *owner, int lease_seconds)
+long jobs_renew_leases(PGconn *conn, const char *owner, int lease_seconds)
 {
     char lease[16];
-    const char *params[3] = {job_id, owner, lease};
+    const char *params[2] = {owner, lease};
     PGresult *res;
-    int rc = -1;
+    long n = -1;
 
     snprintf(lease, sizeof(lease), "%d", lease_seconds);
     res = PQexecParams(conn,
-                       "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::int)"
-                       " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2",
-                       3, NULL, params, NULL, NULL, 0);
-    if (q_db_check(res, PGRES_COMMAND_OK, "renew lease"))
-        rc = atoi(PQcmdTuples(res)) == 1 ? 1 : 0;
+                       "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2::int)"
+                       " WHERE lease_owner = $1 AND status = 'running'",
+                       2, NULL, params, NULL, NULL, 0);
+    if (q_db_check(res, PGRES_COMMAND_OK, "renew leases"))
+        n = atol(PQcmdTuples(res));
     PQclear(res);
-    return rc;
+    return n;
 }
 
-/* Runs `update` (which must move the claimed job to a terminal state and return its id)
- * and quarry_job_settled() in one transaction, so the job's state and its money commit
- * together or not at all. Returns 1, 0 when the update matched nothing (lease lost),
- * -1 on a database error (rolled back). */
-static int settle(PGconn *conn, const char *what, const char *update, int nparams,
-                  const char *const *params)
+long jobs_release_batch(PGconn *conn, const char *owner, const char *const *ids, size_t n)
 {
-    PGresult *res = NULL;
-    int rc = -1;
+    char *array;
+    const char *params[2];
+    PGresult *res;
+    long released = -1;
 
-    if (q_db_exec(conn, "BEGIN") != 0)
+    if (n == 0)
+        return 0;
+    array = uuid_array(ids, n, sizeof(*ids));
+    if (!array)
         return -1;
-    res = PQexecParams(conn, update, nparams, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, what))
-        goto out;
-    if (PQntuples(res) == 0) {
-        rc = 0;
-        goto out;
-    }
+    params[0] = array;
+    params[1] = owner;
+    res = PQexecParams(conn,
+                       "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
+                       " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status = 'running'",
+                       2, NULL, params, NULL, NULL, 0);
+    if (q_db_check(res, PGRES_COMMAND_OK, "release jobs"))
+        released = atol(PQcmdTuples(res));
     PQclear(res);
-    res = PQexecParams(conn, "SELECT quarry_job_settled($1::uuid)", 1, NULL, params, NULL, NULL,
-                       0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "account settled job"))
+    free(array);
+    return released;
+}
+
+static json_t *settlement_json(const job_settlement *s)
+{
+    json_t *o = json_pack("{s:s,s:s,s:i}", "id", s->id, "status", s->status, "attempts",
+                          s->attempts);
+
+    if (!o)
+        return NULL;
+    if (strcmp(s->status, "succeeded") == 0) {
+        json_object_set_new(o, "answer", json_string(s->answer ? s->answer : ""));
+        json_object_set_new(o, "stop_reason", json_string(s->stop_reason ? s->stop_reason : ""));
+        json_object_set_new(o, "answered_model", json_string(s->answered_model));
+        json_object_set_new(o, "input_tokens", json_integer(s->input_tokens));
+        json_object_set_new(o, "output_tokens", json_integer(s->output_tokens));
+        json_object_set_new(o, "cache_read_tokens", json_integer(s->cache_read_tokens));
+        json_object_set_new(o, "cache_write_tokens", json_integer(s->cache_write_tokens));
+        json_object_set_new(o, "model_latency_ms", json_integer(s->latency_ms));
+        if (s->cost_usd)
+            json_object_set_new(o, "cost_usd", json_string(s->cost_usd));
+        if (s->request_id && *s->request_id)
+            json_object_set_new(o, "bedrock_request_id", json_string(s->request_id));
+    } else {
+        json_object_set_new(o, "error_code", json_string(s->error_code));
+        json_object_set_new(o, "error_message", json_string(s->error_message));
+    }
+    return o;
+}
+
+int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t n)
+{
+    json_t *rows = json_array();
+    char *rows_text = NULL, *settled_ids = NULL;
+    const char *params[2];
+    PGresult *res = NULL;
+    q_buf ids;
+    int rc = -1, count = 0;
+
+    q_buf_init(&ids, 64 + n * 40);
+    for (size_t i = 0; i < n; i++) {
+        s[i].settled = 0;
+        if (!rows || json_array_append_new(rows, settlement_json(&s[i])))
+            goto out;
+    }
+    rows_text = json_dumps(rows, JSON_COMPACT);
+    if (!rows_text || q_db_exec(conn, "BEGIN") != 0)
         goto out;
-    rc = 1;
+    params[0] = rows_text;
+    params[1] = owner;
+    res = PQexecParams(
+        conn,
+        "UPDATE jobs j SET status = v.status, answer = v.answer, stop_reason = v.stop_reason,"
+        " answered_model = v.answered_model, input_tokens = v.input_tokens,"
+        " output_tokens = v.output_tokens,"
+        " cache_read_tokens = coalesce(v.cache_read_tokens, 0),"
+        " cache_write_tokens = coalesce(v.cache_write_tokens, 0), cost_usd = v.cost_usd,"
+        " attempts = j.attempts + v.attempts, bedrock_request_id = v.bedrock_request_id,"
+        " model_latency_ms = v.model_latency_ms, error_code = v.error_code,"
+        " error_message = v.error_message, finished_at = now(), lease_owner = NULL,"
+        " lease_expires_at = NULL"
+        " FROM json_to_recordset($1::json) AS v(id uuid, status text, attempts int, answer text,"
+        "   stop_reason text, answered_model text, input_tokens int, output_tokens int,"
+        "   cache_read_tokens int, cache_write_tokens int, model_latency_ms int,"
+        "   cost_usd numeric, bedrock_request_id text, error_code text, error_message text)"
+        " WHERE j.id = v.id AND j.status = 'running' AND j.lease_owner = $2"
+        " RETURNING j.id",
+        2, NULL, params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "settle jobs"))
+        goto rollback;
+    q_buf_addc(&ids, '{');
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 0);
+
+        if (r)
+            q_buf_addc(&ids, ',');
+        q_buf_adds(&ids, id);
+        for (size_t i = 0; i < n; i++)
+            if (!s[i].settled && strcmp(s[i].id, id) == 0) {
+                s[i].settled = 1;
+                break;
+            }
+        count++;
+    }
+    if (q_buf_addc(&ids, '}') != Q_BUF_OK)
+        goto rollback;
+    PQclear(res);
+    settled_ids = q_buf_take(&ids);
+    params[0] = settled_ids;
+    res = PQexecParams(conn, "SELECT quarry_job_settled(id) FROM unnest($1::uuid[]) AS id", 1,
+                       NULL, params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "account settled jobs"))
+        goto rollback;
+    if (q_db_exec(conn, "COMMIT") != 0)
+        goto undo;
+    rc = count;
+    goto out;
+rollback:
+    q_db_exec(conn, "ROLLBACK");
+undo:
+    for (size_t i = 0; i < n; i++)
+        s[i].settled = 0;
 out:
     PQclear(res);
-    if (q_db_exec(conn, rc == 1 ? "COMMIT" : "ROLLBACK") != 0)
-        rc = -1;
+    json_decref(rows);
+    free(rows_text);
+    free(settled_ids);
+    q_buf_free(&ids);
     return rc;
 }
 
-int jobs_settle_success(PGconn *conn, const char *job_id, const char *owner,
-                        const job_success *s)
+int jobs_record_dead_letter(PGconn *conn, const char *topic, int partition, long long offset,
+                            const char *reason, const void *payload, size_t len)
 {
-    char in[24], outt[24], cr[24], cw[24], attempts[16], latency[24];
-    const char *params[13] = {job_id,     s->answer->text, s->answer->stop_reason,
-                              s->answered_model, in, outt, cr, cw, s->cost_usd, attempts,
-                              s->request_id[0] ? s->request_id : NULL, latency, owner};
+    char part[16], off[24], bytes[24], sha[65];
+    const char *params[6] = {topic, part, off, reason, bytes, sha};
+    PGresult *res;
+    int ok;
 
-    snprintf(in, sizeof(in), "%lld", s->answer->input_tokens);
-    snprintf(outt, sizeof(outt), "%lld", s->answer->output_tokens);
-    snprintf(cr, sizeof(cr), "%lld", s->answer->cache_read_tokens);
-    snprintf(cw, sizeof(cw), "%lld", s->answer->cache_write_tokens);
-    snprintf(attempts, sizeof(attempts), "%d", s->attempts);
-    snprintf(latency, sizeof(latency), "%ld", s->latency_ms);
-    return settle(conn, "settle succeeded job",
-                  "UPDATE jobs SET status = 'succeeded', answer = $2, stop_reason = $3,"
-                  " answered_model = $4, input_tokens = $5::int, output_tokens = $6::int,"
-                  " cache_read_tokens = $7::int, cache_write_tokens = $8::int,"
-                  " cost_usd = $9::numeric, attempts = attempts + $10::int,"
-                  " bedrock_request_id = $11, model_latency_ms = $12::int,"
-                  " error_code = NULL, error_message = NULL, finished_at = now(),"
-                  " lease_owner = NULL, lease_expires_at = NULL"
-                  " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $13"
-                  " RETURNING id",
-                  13, params);
-}
-
-int jobs_settle_failure(PGconn *conn, const char *job_id, const char *owner, const char *status,
-                        int attempts, const char *code, const char *message)
-{
-    char attempts_s[16];
-    const char *params[6] = {job_id, status, attempts_s, code, message, owner};
-
-    snprintf(attempts_s, sizeof(attempts_s), "%d", attempts);
-    return settle(conn, "settle failed job",
-                  "UPDATE jobs SET status = $2, attempts = attempts + $3::int, error_code = $4,"
-                  " error_message = $5, finished_at = now(), lease_owner = NULL,"
-                  " lease_expires_at = NULL"
-                  " WHERE id = $1::uuid AND status = 'running' AND lease_owner = $6"
-                  " RETURNING id",
-                  6, params);
+    snprintf(part, sizeof(part), "%d", partition);
+    snprintf(off, sizeof(off), "%lld", offset);
+    snprintf(bytes, sizeof(bytes), "%zu", len);
+    q_sha256_hex(payload, len, sha);
+    res = PQexecParams(conn,
+                       "INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason,"
+                       " payload_bytes, payload_sha256) VALUES ($1, $2::int, $3::bigint, $4,"
+                       " $5::int, $6) ON CONFLICT DO NOTHING",
+                       6, NULL, params, NULL, NULL, 0);
+    ok = q_db_check(res, PGRES_COMMAND_OK, "record dead letter");
+    PQclear(res);
+    return ok ? 0 : -1;
 }

@@ -1,24 +1,22 @@
-/* jobs.h - the consumer's side of the job lifecycle in PostgreSQL: claim a job under a
- * lease, then settle it exactly once (succeeded, failed or expired), adding its real
- * usage to the key's daily totals in the same statement.
+/* jobs.h - the consumer's side of the job lifecycle in PostgreSQL, in batches: claim
+ * jobs under a lease, renew the leases, settle jobs exactly once (succeeded, failed or
+ * expired) together with their money, and record dead letters.
  *
- * Only a claimed job (status running, lease_owner = us) can be settled, and settling
- * moves it to a terminal state and calls quarry_job_settled() (migration 0002) in the
- * same transaction, so a job's usage and cost are counted exactly once however often
- * its message is delivered. */
+ * Only a job we hold (status running, lease_owner = us) can be settled; settling moves
+ * it to a terminal state and calls quarry_job_settled() (migration 0002) in the same
+ * transaction, so a job's usage and cost are counted exactly once however often its
+ * message is delivered. */
 #ifndef QUARRY_CONSUMER_JOBS_H
 #define QUARRY_CONSUMER_JOBS_H
 
 #include <libpq-fe.h>
-
-#include "bedrock.h"
+#include <stddef.h>
 
 typedef enum {
     JOB_CLAIMED = 0,
     JOB_ALREADY_TERMINAL,   /* redelivery of a finished job: skip without a model call */
-    JOB_LEASED_ELSEWHERE,   /* another consumer holds a live lease */
-    JOB_UNKNOWN,            /* no such job row */
-    JOB_CLAIM_ERROR         /* database error: do not store the offset */
+    JOB_LEASED_ELSEWHERE,   /* another holder has a live lease (or a duplicate in the batch) */
+    JOB_UNKNOWN             /* no such job row */
 } job_claim_result;
 
 typedef struct {
@@ -31,31 +29,46 @@ typedef struct {
     long long created_at_epoch;   /* seconds */
 } job_work;
 
-job_claim_result jobs_claim(PGconn *conn, const char *job_id, const char *owner,
-                            int lease_seconds, job_work *out);
+typedef struct {
+    const char *id;               /* in */
+    job_claim_result result;      /* out */
+    job_work work;                /* out, when JOB_CLAIMED: owned, free with job_work_free */
+} job_claim;
+
+/* Claims a batch of jobs in one statement. Returns 0, or -1 on a database error (then
+ * no job was claimed). */
+int jobs_claim_batch(PGconn *conn, const char *owner, int lease_seconds, job_claim *claims,
+                     size_t n);
 void job_work_free(job_work *w);
 
-/* Extends our lease before another model call. Returns 1, 0 when the lease was lost
- * (stop working on the job), -1 on a database error. */
-int jobs_renew_lease(PGconn *conn, const char *job_id, const char *owner, int lease_seconds);
+/* Extends every lease we hold. Returns the number of jobs renewed, or -1. */
+long jobs_renew_leases(PGconn *conn, const char *owner, int lease_seconds);
 
 typedef struct {
-    const q_bedrock_answer *answer;
-    const char *answered_model;
-    const char *cost_usd;          /* numeric text, NULL when the model has no price */
-    int attempts;                  /* model calls made under this claim */
-    const char *request_id;
+    const char *id;
+    const char *status;           /* "succeeded", "failed" or "expired" */
+    int attempts;                 /* model calls made under this claim */
+    /* succeeded */
+    const char *answer, *stop_reason, *answered_model, *request_id;
+    const char *cost_usd;         /* numeric text; NULL when the model has no price */
+    long long input_tokens, output_tokens, cache_read_tokens, cache_write_tokens;
     long latency_ms;
-} job_success;
+    /* failed / expired */
+    const char *error_code, *error_message;
+    int settled;                  /* out: 1 settled by this call, 0 lease lost */
+} job_settlement;
 
-/* Returns 1 when settled, 0 when the lease was lost (someone else settles), -1 on a
- * database error. */
-int jobs_settle_success(PGconn *conn, const char *job_id, const char *owner,
-                        const job_success *s);
+/* Settles a batch in one transaction. Returns the number settled, or -1 on a database
+ * error (rolled back: nothing settled). */
+int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t n);
 
-/* Ends a claimed job as `status` ("failed" or "expired") with an error code and message.
- * Same return values as jobs_settle_success. */
-int jobs_settle_failure(PGconn *conn, const char *job_id, const char *owner, const char *status,
-                        int attempts, const char *code, const char *message);
+/* Gives jobs back: each one we hold goes back to status queued with no lease, so the
+ * next consumer that sees its message claims it at once. Returns the number released,
+ * or -1. */
+long jobs_release_batch(PGconn *conn, const char *owner, const char *const *ids, size_t n);
+
+/* Records a dead-lettered message. Returns 0 or -1. */
+int jobs_record_dead_letter(PGconn *conn, const char *topic, int partition, long long offset,
+                            const char *reason, const void *payload, size_t len);
 
 #endif
