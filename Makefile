@@ -42,6 +42,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/libquarry.a
 
 BINS := $(BUILD)/quarry-intake $(BUILD)/quarry-consumer $(BUILD)/quarry-emulator $(BUILD)/quarry
+# Small programs for tests and operators: tools/NAME.c -> $(BUILD)/tools/NAME
+TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -59,7 +61,7 @@ all up demo test unit unit-bins valgrind bench:
 	@$(MAKE) --no-print-directory $@
 else
 
-all: $(BINS)
+all: $(BINS) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,6 +79,10 @@ $(eval $(call binary,quarry-intake,producer))
 $(eval $(call binary,quarry-consumer,consumer))
 $(eval $(call binary,quarry-emulator,emulator))
 $(eval $(call binary,quarry,cli))
+
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)

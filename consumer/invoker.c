@@ -51,6 +51,11 @@ const char *invoker_endpoint(const invoker *inv)
     return inv->endpoint;
 }
 
+struct credentials *invoker_credentials(invoker *inv)
+{
+    return inv->creds;
+}
+
 size_t invoker_in_flight(const invoker *inv)
 {
     return inv->in_flight;

@@ -39,6 +39,9 @@ void invoker_free(invoker *inv);
 
 const char *invoker_endpoint(const invoker *inv);
 
+/* The credentials provider in use (for --check-credentials). */
+struct credentials *invoker_credentials(invoker *inv);
+
 /* Starts one call. `body` must stay valid until the call's callback ran. Returns 0, or
  * -1 with *failure filled (e.g. no valid credentials right now); then no callback comes. */
 int invoker_start(invoker *inv, const char *model_id, const char *body, void *call_ctx,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "credentials.h"
 #include "db.h"
 #include "ids.h"
 #include "invoker.h"
@@ -42,7 +43,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    puts("usage: quarry-consumer\n\n"
+    puts("usage: quarry-consumer [--check-credentials [--refresh]]\n\n"
          "The Quarry worker daemon. Settings (environment):\n"
          "  QUARRY_DATABASE_URL             PostgreSQL connection URL (required)\n"
          "  QUARRY_KAFKA_BROKERS            Kafka bootstrap servers (default 127.0.0.1:19092)\n"
@@ -192,6 +193,44 @@ static void log_stats(const pipeline *pl, const invoker *inv, const partitions *
                     (json_int_t)st->throttled, "settle_batches", (json_int_t)st->settle_batches));
 }
 
+/* --check-credentials: resolves the target and the credentials exactly as the daemon
+ * would, prints them as JSON without secrets (the access key id is shortened), and with
+ * --refresh asks once more as if the credentials were about to expire. Exit 0 when
+ * usable credentials were found. */
+static int check_credentials(int refresh)
+{
+    invoker *inv = invoker_new(1);
+    credentials *c;
+    const q_aws_creds *creds;
+    const char *bearer;
+    json_t *out;
+    char key[16] = "";
+    char *text;
+    int rc = 1;
+
+    if (!inv)
+        return 1;
+    c = invoker_credentials(inv);
+    if (credentials_get(c, time(NULL), &creds, &bearer) == 0) {
+        if (refresh && creds && creds->expiration)
+            credentials_get(c, creds->expiration - 60, &creds, &bearer);
+        if (creds)
+            snprintf(key, sizeof(key), "%.8s...", creds->access_key_id);
+        out = json_pack("{s:s,s:s,s:s,s:b,s:I}", "endpoint", invoker_endpoint(inv), "source",
+                        credentials_source(c), "access_key_id", bearer ? "" : key,
+                        "session_token", creds && creds->session_token != NULL, "expiration",
+                        (json_int_t)(creds ? creds->expiration : 0));
+        text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(out);
+        rc = 0;
+    }
+    invoker_free(inv);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *db_url, *brokers, *topic, *dlq_topic, *group;
@@ -218,6 +257,11 @@ int main(int argc, char **argv)
     }
     q_log_init("consumer");
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (argc > 1 && strcmp(argv[1], "--check-credentials") == 0) {
+        rc = check_credentials(argc > 2 && strcmp(argv[2], "--refresh") == 0);
+        curl_global_cleanup();
+        return rc;
+    }
     db_url = q_env_str("QUARRY_DATABASE_URL", NULL);
     brokers = q_env_str("QUARRY_KAFKA_BROKERS", "127.0.0.1:19092");
     topic = q_env_str("QUARRY_KAFKA_TOPIC", "quarry.jobs");

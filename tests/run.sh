@@ -50,6 +50,15 @@ run_e2e() {
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:log_exe_name=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
+    # Short leases, sweeps and backoff so crash and fault tests finish in seconds.
+    export QUARRY_LEASE_SECONDS=${QUARRY_LEASE_SECONDS:-6}
+    export QUARRY_SWEEP_INTERVAL_SECONDS=${QUARRY_SWEEP_INTERVAL_SECONDS:-2}
+    export QUARRY_SWEEP_QUEUED_AFTER_SECONDS=${QUARRY_SWEEP_QUEUED_AFTER_SECONDS:-8}
+    export QUARRY_SWEEP_AGAIN_SECONDS=${QUARRY_SWEEP_AGAIN_SECONDS:-8}
+    export QUARRY_BACKOFF_BASE_MS=${QUARRY_BACKOFF_BASE_MS:-50}
+    export QUARRY_BACKOFF_CAP_MS=${QUARRY_BACKOFF_CAP_MS:-1000}
+    export QUARRY_BEDROCK_TIMEOUT_MS=${QUARRY_BEDROCK_TIMEOUT_MS:-3000}
+    export QUARRY_DRAIN_SECONDS=${QUARRY_DRAIN_SECONDS:-10}
     # The test stack always uses the emulator, whatever AWS settings the caller has.
     unset AWS_PROFILE AWS_BEARER_TOKEN_BEDROCK AWS_SESSION_TOKEN
     unset QUARRY_BEDROCK_ENDPOINT
