@@ -152,7 +152,7 @@ void partitions_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_error_t *error = NULL;
 
     q_log(Q_LOG_INFO, "kafka.rebalance",
-          json_pack("{s:s,s:i,s:s}", "event",
+          json_pack("{s:s,s:i,s:s}", "change",
                     err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign" : "revoke",
                     "partitions", parts->cnt, "protocol", rd_kafka_rebalance_protocol(rk)));
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
