@@ -6,6 +6,7 @@
  * come from the environment (see --help). */
 #include <curl/curl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,22 @@ static void poll_messages(rd_kafka_t *rk, partitions *parts, rd_kafka_t *produce
     }
 }
 
+/* Each call in flight holds a connection: lift the soft descriptor limit to the hard
+ * one so QUARRY_MAX_IN_FLIGHT in the thousands works with the default 1024. */
+static void raise_fd_limit(long max_in_flight)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)max_in_flight + 64 > rl.rlim_cur)
+        q_log(Q_LOG_WARN, "config.fd_limit",
+              json_pack("{s:I,s:I}", "max_in_flight", (json_int_t)max_in_flight, "fd_limit",
+                        (json_int_t)rl.rlim_cur));
+}
+
 static void log_stats(const pipeline *pl, const invoker *inv, const partitions *parts)
 {
     const pipeline_stats *st = pipeline_get_stats(pl);
@@ -277,6 +294,7 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    raise_fd_limit(set.max_in_flight);
     routes = q_model_routes_parse(q_env_str("QUARRY_MODEL_FALLBACKS", ""), errstr, sizeof(errstr));
     if (!routes) {
         q_log(Q_LOG_ERROR, "config.invalid",

@@ -55,6 +55,9 @@ run_e2e() {
     export QUARRY_SWEEP_INTERVAL_SECONDS=${QUARRY_SWEEP_INTERVAL_SECONDS:-2}
     export QUARRY_SWEEP_QUEUED_AFTER_SECONDS=${QUARRY_SWEEP_QUEUED_AFTER_SECONDS:-8}
     export QUARRY_SWEEP_AGAIN_SECONDS=${QUARRY_SWEEP_AGAIN_SECONDS:-8}
+    # Enough attempts that random throttling in tests never exhausts a job by chance
+    # (0.4^10 per job), so a failure means a bug, not bad luck.
+    export QUARRY_MAX_ATTEMPTS=${QUARRY_MAX_ATTEMPTS:-10}
     export QUARRY_BACKOFF_BASE_MS=${QUARRY_BACKOFF_BASE_MS:-50}
     export QUARRY_BACKOFF_CAP_MS=${QUARRY_BACKOFF_CAP_MS:-1000}
     export QUARRY_BEDROCK_TIMEOUT_MS=${QUARRY_BEDROCK_TIMEOUT_MS:-3000}

@@ -94,7 +94,7 @@ class WalkingSkeleton(unittest.TestCase):
 
     def test_throttling_is_retried_and_counted_once(self):
         key = create_key("e2e-throttle")
-        emulator("POST", "/_emulator/config", {"throttle_rate": 0.5})
+        emulator("POST", "/_emulator/config", {"throttle_rate": 0.3})
         try:
             before = emulator("GET", "/_emulator/stats")[2]
             ids = [self.submit(key, f"Throttle me {i} {uuid.uuid4()}") for i in range(20)]
