@@ -9,29 +9,43 @@
 
 static const emu_model models[] = {
     {"anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku-20240307", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000,
+     600, 2500, 1000, 2000000},
     {"anthropic.claude-3-sonnet-20240229-v1:0", "claude-3-sonnet-20240229", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000,
+     1500, 6000, 500, 1000000},
     {"anthropic.claude-3-opus-20240229-v1:0", "claude-3-opus-20240229", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000,
+     4000, 15000, 50, 400000},
     {"anthropic.claude-3-5-haiku-20241022-v1:0", "claude-3-5-haiku-20241022", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 8192, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 8192, 200000,
+     800, 3000, 1000, 2000000},
     {"anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet-20240620", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 4096, 200000,
+     1500, 6000, 50, 400000},
     {"anthropic.claude-3-5-sonnet-20241022-v2:0", "claude-3-5-sonnet-20241022", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 8192, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 8192, 200000,
+     1500, 6000, 50, 400000},
     {"anthropic.claude-3-7-sonnet-20250219-v1:0", "claude-3-7-sonnet-20250219", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 64000, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 64000, 200000,
+     2000, 8000, 250, 1000000},
     {"anthropic.claude-sonnet-4-20250514-v1:0", "claude-sonnet-4-20250514", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 64000, 200000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 64000, 200000,
+     2000, 8000, 200, 200000},
     {"anthropic.claude-opus-4-20250514-v1:0", "claude-opus-4-20250514", "anthropic",
-     EMU_FORMAT_ANTHROPIC_MESSAGES, 32000, 200000},
-    {"amazon.nova-micro-v1:0", "nova-micro", "amazon", EMU_FORMAT_NOVA, 5000, 128000},
-    {"amazon.nova-lite-v1:0", "nova-lite", "amazon", EMU_FORMAT_NOVA, 5000, 300000},
-    {"amazon.nova-pro-v1:0", "nova-pro", "amazon", EMU_FORMAT_NOVA, 5000, 300000},
+     EMU_FORMAT_ANTHROPIC_MESSAGES, 32000, 200000,
+     4000, 15000, 100, 100000},
+    {"amazon.nova-micro-v1:0", "nova-micro", "amazon", EMU_FORMAT_NOVA, 5000, 128000,
+     300, 1200, 2000, 4000000},
+    {"amazon.nova-lite-v1:0", "nova-lite", "amazon", EMU_FORMAT_NOVA, 5000, 300000,
+     400, 1500, 2000, 4000000},
+    {"amazon.nova-pro-v1:0", "nova-pro", "amazon", EMU_FORMAT_NOVA, 5000, 300000,
+     800, 3000, 250, 1000000},
 };
 
 #define N_MODELS (sizeof(models) / sizeof(models[0]))
+
+_Static_assert(N_MODELS <= EMU_CATALOGUE_MAX, "raise EMU_CATALOGUE_MAX");
 
 /* Cross-region inference profile prefixes and the region name prefix each serves. */
 static const struct {
@@ -49,6 +63,11 @@ size_t emu_catalogue_count(void)
 const emu_model *emu_catalogue_at(size_t i)
 {
     return i < N_MODELS ? &models[i] : NULL;
+}
+
+size_t emu_catalogue_index(const emu_model *m)
+{
+    return (size_t)(m - models);
 }
 
 static const emu_model *find_foundation(const char *id)

@@ -11,7 +11,7 @@
 
 typedef enum {
     EMU_FORMAT_ANTHROPIC_MESSAGES, /* anthropic_version / messages / max_tokens body */
-    EMU_FORMAT_NOVA                /* Amazon Nova "messages-v1" body: not emulated yet */
+    EMU_FORMAT_NOVA                /* Amazon Nova "messages-v1" body */
 } emu_body_format;
 
 typedef struct {
@@ -21,7 +21,19 @@ typedef struct {
     emu_body_format format;
     unsigned max_output_tokens;    /* largest max_tokens a request may ask for */
     unsigned context_tokens;       /* context window, for reference in /_emulator/models */
+    /* The "profile" latency: log-normal with this median and 99th percentile. Plausible
+     * figures for a short answer, not measurements of Bedrock. */
+    unsigned profile_median_ms;
+    unsigned profile_p99_ms;
+    /* On-demand quotas like AWS's default ones in us-east-1 (requests and tokens per
+     * minute), applied when the config asks for "quotas": "aws_defaults". Accounts differ:
+     * check Service Quotas for real figures. */
+    unsigned default_rpm;
+    unsigned default_tpm;
 } emu_model;
+
+/* Upper bound of emu_catalogue_count(), for per-model arrays. */
+#define EMU_CATALOGUE_MAX 16
 
 /* Resolves what a client put in the path (already percent-decoded) to a catalogue model.
  * Accepts a plain foundation model id, a cross-region inference profile id ("us.", "eu.",
@@ -34,5 +46,8 @@ const emu_model *emu_catalogue_resolve(const char *model_id, const char *region)
 /* Iteration over the whole table: i from 0 to emu_catalogue_count() - 1. */
 size_t emu_catalogue_count(void);
 const emu_model *emu_catalogue_at(size_t i);
+
+/* The index of `m` in the table (0 .. emu_catalogue_count() - 1). */
+size_t emu_catalogue_index(const emu_model *m);
 
 #endif

@@ -7,114 +7,14 @@
 #include <string.h>
 
 #include "buf.h"
+#include "schema.h"
 
 #define ANTHROPIC_VERSION "bedrock-2023-05-31"
-#define MESSAGE_OVERHEAD_TOKENS 4
-#define REQUEST_OVERHEAD_TOKENS 7
-#define ECHO_MAX 64
 
 static const char *const top_level_keys[] = {
     "anthropic_version", "max_tokens", "messages", "system",
     "temperature", "top_p", "top_k", "stop_sequences",
 };
-
-/* Sets a schema error: "Malformed input request: <detail>, please reformat ...". */
-static void malformed(emu_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void malformed(emu_error *err, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    emu_error_set(err, 400, "ValidationException",
-                  "Malformed input request: %s, please reformat your input and try again.",
-                  detail);
-}
-
-/* The schema validator's name for a JSON value's type. */
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "JSONObject";
-    case JSON_ARRAY: return "JSONArray";
-    case JSON_STRING: return "String";
-    case JSON_INTEGER: return "Integer";
-    case JSON_REAL: return "BigDecimal";
-    case JSON_TRUE:
-    case JSON_FALSE: return "Boolean";
-    default: return "Null";
-    }
-}
-
-/* Copies at most ECHO_MAX bytes of a client string into out, never splitting a UTF-8
- * sequence, so it can be quoted back in a message. */
-static const char *echo(const char *s, char out[ECHO_MAX + 4])
-{
-    size_t n = strlen(s);
-
-    if (n <= ECHO_MAX)
-        return s;
-    n = ECHO_MAX;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    memcpy(out, s, n);
-    memcpy(out + n, "...", 4);
-    return out;
-}
-
-static int expect_type(const json_t *v, json_type want, const char *want_name, const char *path,
-                       emu_error *err)
-{
-    int ok = json_typeof(v) == want;
-
-    if (!ok)
-        malformed(err, "%s: expected type: %s, found: %s", path, want_name, type_name(v));
-    return ok ? 0 : -1;
-}
-
-/* Rejects keys of `obj` not in `allowed`. */
-static int check_keys(const json_t *obj, const char *const *allowed, size_t n_allowed,
-                      const char *path, emu_error *err)
-{
-    const char *key;
-    json_t *value;
-    char buf[ECHO_MAX + 4];
-    int rc = 0;
-
-    json_object_foreach((json_t *)obj, key, value) {
-        size_t i = 0;
-
-        while (i < n_allowed && strcmp(key, allowed[i]) != 0)
-            i++;
-        if (i == n_allowed) {
-            malformed(err, "%s: extraneous key [%s] is not permitted", path, echo(key, buf));
-            rc = -1;
-            break;
-        }
-    }
-    return rc;
-}
-
-/* A number within [lo, hi]. */
-static int check_number(const json_t *v, double lo, double hi, const char *path,
-                        emu_error *err)
-{
-    double d = json_number_value(v);
-    int rc = -1;
-
-    if (!json_is_number(v))
-        malformed(err, "%s: expected type: Number, found: %s", path, type_name(v));
-    else if (d < lo)
-        malformed(err, "%s: %g is not greater or equal to %g", path, d, lo);
-    else if (d > hi)
-        malformed(err, "%s: %g is not less or equal to %g", path, d, hi);
-    else
-        rc = 0;
-    return rc;
-}
 
 /* One content block: {"type": "text", "text": "..."} (cache_control allowed). Other block
  * types are valid Bedrock input the emulator does not handle yet, and are refused as such. */
@@ -122,26 +22,26 @@ static int check_block(const json_t *block, const char *bpath, emu_error *err)
 {
     static const char *const block_keys[] = {"type", "text", "cache_control"};
     const json_t *type = json_object_get(block, "type"), *t = json_object_get(block, "text");
-    char buf[ECHO_MAX + 4];
+    char buf[EMU_ECHO_MAX + 4];
     int rc = -1;
 
-    if (expect_type(block, JSON_OBJECT, "JSONObject", bpath, err)) {
+    if (emu_schema_type(block, JSON_OBJECT, "JSONObject", bpath, err)) {
         /* err is set */
     } else if (!type)
-        malformed(err, "%s: required key [type] not found", bpath);
+        emu_schema_malformed(err, "%s: required key [type] not found", bpath);
     else if (!json_is_string(type))
-        malformed(err, "%s/type: expected type: String, found: %s", bpath, type_name(type));
+        emu_schema_malformed(err, "%s/type: expected type: String, found: %s", bpath, emu_schema_type_name(type));
     else if (strcmp(json_string_value(type), "text") != 0)
         emu_error_set(err, 400, "ValidationException",
                       "The emulator supports only text content blocks; %s/type is \"%s\". Try "
                       "again with text content.",
-                      bpath + 2, echo(json_string_value(type), buf));
-    else if (check_keys(block, block_keys, 3, bpath, err)) {
+                      bpath + 2, emu_schema_echo(json_string_value(type), buf));
+    else if (emu_schema_keys(block, block_keys, 3, bpath, err)) {
         /* err is set */
     } else if (!t)
-        malformed(err, "%s: required key [text] not found", bpath);
+        emu_schema_malformed(err, "%s: required key [text] not found", bpath);
     else if (!json_is_string(t))
-        malformed(err, "%s/text: expected type: String, found: %s", bpath, type_name(t));
+        emu_schema_malformed(err, "%s/text: expected type: String, found: %s", bpath, emu_schema_type_name(t));
     else if (json_string_length(t) == 0)
         emu_error_set(err, 400, "ValidationException",
                       "messages: text content blocks must be non-empty");
@@ -164,7 +64,7 @@ static int read_content(const json_t *content, const char *path, q_buf *text, si
         if (text && q_buf_add(text, json_string_value(content), json_string_length(content)))
             goto nomem;
     } else if (!json_is_array(content)) {
-        malformed(err, "%s: expected type: JSONArray, found: %s", path, type_name(content));
+        emu_schema_malformed(err, "%s: expected type: JSONArray, found: %s", path, emu_schema_type_name(content));
         goto fail;
     }
     json_array_foreach(content, i, block) {
@@ -186,38 +86,38 @@ fail:
     return -1;
 }
 
-static int check_messages(const json_t *messages, emu_claude_request *out, size_t *bytes,
+static int check_messages(const json_t *messages, emu_prompt *out, size_t *bytes,
                           emu_error *err)
 {
     static const char *const message_keys[] = {"role", "content"};
     size_t i, n = json_array_size(messages), last_user = n;
     json_t *msg;
-    char path[64], buf[ECHO_MAX + 4];
+    char path[64], buf[EMU_ECHO_MAX + 4];
     q_buf question;
     int rc = -1;
 
     q_buf_init(&question, EMU_MAX_BODY);
     if (n == 0) {
-        malformed(err, "#/messages: expected minimum item count: 1, found: 0");
+        emu_schema_malformed(err, "#/messages: expected minimum item count: 1, found: 0");
         goto out;
     }
     json_array_foreach(messages, i, msg) {
         const json_t *role;
 
         snprintf(path, sizeof(path), "#/messages/%zu", i);
-        if (expect_type(msg, JSON_OBJECT, "JSONObject", path, err) ||
-            check_keys(msg, message_keys, 2, path, err))
+        if (emu_schema_type(msg, JSON_OBJECT, "JSONObject", path, err) ||
+            emu_schema_keys(msg, message_keys, 2, path, err))
             goto out;
         role = json_object_get(msg, "role");
         if (!role || !json_object_get(msg, "content")) {
-            malformed(err, "%s: required key [%s] not found", path, role ? "content" : "role");
+            emu_schema_malformed(err, "%s: required key [%s] not found", path, role ? "content" : "role");
             goto out;
         }
         if (!json_is_string(role) || (strcmp(json_string_value(role), "user") != 0 &&
                                       strcmp(json_string_value(role), "assistant") != 0)) {
-            malformed(err, "%s/role: %s is not a valid enum value", path,
-                      json_is_string(role) ? echo(json_string_value(role), buf)
-                                           : type_name(role));
+            emu_schema_malformed(err, "%s/role: %s is not a valid enum value", path,
+                      json_is_string(role) ? emu_schema_echo(json_string_value(role), buf)
+                                           : emu_schema_type_name(role));
             goto out;
         }
         if (strcmp(json_string_value(role), "user") == 0)
@@ -257,77 +157,48 @@ out:
     return rc;
 }
 
-static int check_stops(const json_t *stops, emu_claude_request *out, emu_error *err)
-{
-    size_t i;
-    json_t *s;
-
-    if (expect_type(stops, JSON_ARRAY, "JSONArray", "#/stop_sequences", err))
-        goto fail;
-    json_array_foreach(stops, i, s) {
-        if (!json_is_string(s)) {
-            malformed(err, "#/stop_sequences/%zu: expected type: String, found: %s", i,
-                      type_name(s));
-            goto fail;
-        }
-    }
-    if (json_array_size(stops) > 0) {
-        out->stops = calloc(json_array_size(stops), sizeof(*out->stops));
-        if (!out->stops) {
-            emu_error_set(err, 500, "InternalServerException", "out of memory");
-            goto fail;
-        }
-        json_array_foreach(stops, i, s)
-            out->stops[out->n_stops++] = json_string_value(s);
-    }
-    return 0;
-
-fail:
-    return -1;
-}
-
 int emu_claude_parse(const char *body, size_t body_len, const emu_model *m,
-                     emu_claude_request *out, emu_error *err)
+                     emu_prompt *out, emu_error *err)
 {
     json_error_t jerr;
     json_t *root, *v;
     size_t bytes = 0;
-    char buf[ECHO_MAX + 4];
+    char buf[EMU_ECHO_MAX + 4];
     json_int_t max_tokens;
 
     memset(out, 0, sizeof(*out));
     root = out->root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        malformed(err, "#: invalid JSON at line %d column %d (%s)", jerr.line, jerr.column,
+        emu_schema_malformed(err, "#: invalid JSON at line %d column %d (%s)", jerr.line, jerr.column,
                   jerr.text);
         goto fail;
     }
-    if (expect_type(root, JSON_OBJECT, "JSONObject", "#", err) ||
-        check_keys(root, top_level_keys,
+    if (emu_schema_type(root, JSON_OBJECT, "JSONObject", "#", err) ||
+        emu_schema_keys(root, top_level_keys,
                    sizeof(top_level_keys) / sizeof(top_level_keys[0]), "#", err))
         goto fail;
     for (size_t i = 0; i < 3; i++) {
         if (!json_object_get(root, top_level_keys[i])) {
-            malformed(err, "#: required key [%s] not found", top_level_keys[i]);
+            emu_schema_malformed(err, "#: required key [%s] not found", top_level_keys[i]);
             goto fail;
         }
     }
 
     v = json_object_get(root, "anthropic_version");
-    if (expect_type(v, JSON_STRING, "String", "#/anthropic_version", err))
+    if (emu_schema_type(v, JSON_STRING, "String", "#/anthropic_version", err))
         goto fail;
     if (strcmp(json_string_value(v), ANTHROPIC_VERSION) != 0) {
-        malformed(err, "#/anthropic_version: %s is not a valid enum value",
-                  echo(json_string_value(v), buf));
+        emu_schema_malformed(err, "#/anthropic_version: %s is not a valid enum value",
+                  emu_schema_echo(json_string_value(v), buf));
         goto fail;
     }
 
     v = json_object_get(root, "max_tokens");
-    if (expect_type(v, JSON_INTEGER, "Integer", "#/max_tokens", err))
+    if (emu_schema_type(v, JSON_INTEGER, "Integer", "#/max_tokens", err))
         goto fail;
     max_tokens = json_integer_value(v);
     if (max_tokens < 1) {
-        malformed(err, "#/max_tokens: %lld is not greater or equal to 1",
+        emu_schema_malformed(err, "#/max_tokens: %lld is not greater or equal to 1",
                   (long long)max_tokens);
         goto fail;
     }
@@ -341,7 +212,7 @@ int emu_claude_parse(const char *body, size_t body_len, const emu_model *m,
     out->max_tokens = (unsigned)max_tokens;
 
     v = json_object_get(root, "messages");
-    if (expect_type(v, JSON_ARRAY, "JSONArray", "#/messages", err) ||
+    if (emu_schema_type(v, JSON_ARRAY, "JSONArray", "#/messages", err) ||
         check_messages(v, out, &bytes, err))
         goto fail;
 
@@ -349,38 +220,28 @@ int emu_claude_parse(const char *body, size_t body_len, const emu_model *m,
     if (v && read_content(v, "#/system", NULL, &bytes, err))
         goto fail;
     v = json_object_get(root, "temperature");
-    if (v && check_number(v, 0, 1, "#/temperature", err))
+    if (v && emu_schema_number(v, 0, 1, "#/temperature", err))
         goto fail;
     v = json_object_get(root, "top_p");
-    if (v && check_number(v, 0, 1, "#/top_p", err))
+    if (v && emu_schema_number(v, 0, 1, "#/top_p", err))
         goto fail;
     v = json_object_get(root, "top_k");
-    if (v && (expect_type(v, JSON_INTEGER, "Integer", "#/top_k", err) ||
-              check_number(v, 0, 500, "#/top_k", err)))
+    if (v && (emu_schema_type(v, JSON_INTEGER, "Integer", "#/top_k", err) ||
+              emu_schema_number(v, 0, 500, "#/top_k", err)))
         goto fail;
     v = json_object_get(root, "stop_sequences");
-    if (v && check_stops(v, out, err))
+    if (v && emu_schema_strings(v, "#/stop_sequences", &out->stops, &out->n_stops, err))
         goto fail;
 
     out->input_tokens = emu_tokens(bytes) +
-                        MESSAGE_OVERHEAD_TOKENS *
+                        EMU_MESSAGE_OVERHEAD_TOKENS *
                             (unsigned)json_array_size(json_object_get(root, "messages")) +
-                        REQUEST_OVERHEAD_TOKENS;
+                        EMU_REQUEST_OVERHEAD_TOKENS;
     return 0;
 
 fail:
-    emu_claude_request_free(out);
+    emu_prompt_free(out);
     return -1;
-}
-
-void emu_claude_request_free(emu_claude_request *r)
-{
-    if (!r)
-        return;
-    json_decref(r->root);
-    free(r->question);
-    free(r->stops);
-    memset(r, 0, sizeof(*r));
 }
 
 json_t *emu_claude_response(const emu_model *m, const char *message_id, const emu_answer *a,

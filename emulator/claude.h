@@ -13,25 +13,14 @@
 
 #include "answer.h"
 #include "catalogue.h"
+#include "prompt.h"
 #include "wire.h"
-
-typedef struct {
-    json_t *root;              /* owned: the parsed body */
-    unsigned max_tokens;
-    char *question;            /* owned: text of the last user message, blocks joined by \n */
-    size_t question_len;
-    const char **stops;        /* owned array of strings borrowed from root */
-    size_t n_stops;
-    unsigned input_tokens;     /* ceil(text bytes / 4) + 4 per message + 7 */
-} emu_claude_request;
 
 /* Parses and validates `body` for model `m`. Returns 0 with `out` filled, or -1 with `err`
  * set (400 ValidationException, or 500 when out of memory) and `out` zeroed. Free `out`
- * with emu_claude_request_free() either way; it accepts a zeroed request. */
+ * with emu_prompt_free() either way. */
 int emu_claude_parse(const char *body, size_t body_len, const emu_model *m,
-                     emu_claude_request *out, emu_error *err);
-
-void emu_claude_request_free(emu_claude_request *r);
+                     emu_prompt *out, emu_error *err);
 
 /* Builds the Messages response object (a new reference, NULL when out of memory). */
 json_t *emu_claude_response(const emu_model *m, const char *message_id, const emu_answer *a,

@@ -1,4 +1,4 @@
-/* main.c - quarry-emulator: reads the configuration, serves until SIGINT/SIGTERM, cleans up. */
+/* main.c - quarry-emulator: reads the settings, serves until SIGINT/SIGTERM, cleans up. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,33 +36,34 @@ int main(int argc, char **argv)
     struct timespec tick = {0, POLL_INTERVAL_MS * 1000000L};
     emu_settings cfg;
     emu_server *server;
-    char err[256], seed[24];
+    char err[512], seed[24];
+    json_t *plan;
+    int rc;
 
-    if (argc > 1) {
-        int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
-
-        emu_settings_usage(help ? stdout : stderr);
-        return help && argc == 2 ? 0 : 2;
-    }
     q_log_init("emulator");
-    if (emu_settings_load(&cfg, err, sizeof(err)) != 0) {
+    rc = emu_settings_load(&cfg, argc, argv, err, sizeof(err));
+    if (rc == 1) {
+        emu_settings_usage(stdout);
+        return 0;
+    }
+    if (rc != 0) {
         q_log(Q_LOG_ERROR, "emulator.config_invalid", json_pack("{s:s}", "msg", err));
         return 2;
     }
     /* Before the worker threads exist, so they inherit the dispositions. */
     install_signals();
-    server = emu_server_start(&cfg);
+    server = emu_server_start(&cfg, &cfg.plan);
     if (!server)
         return 1;
     /* The seed as a string: it is a full 64-bit value, and logged so a run can be
      * repeated with QUARRY_EMULATOR_SEED. */
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)cfg.seed);
+    plan = emu_plan_json(&cfg.plan);
     q_log(Q_LOG_INFO, "emulator.listening",
-          json_pack("{s:s,s:i,s:s,s:i,s:f,s:i,s:s,s:s,s:b,s:b}", "host", cfg.listen_host,
-                    "port", (int)emu_server_port(server), "region", cfg.region, "threads",
-                    (int)cfg.threads, "throttle_rate", cfg.throttle_rate, "latency_ms",
-                    (int)cfg.latency_ms, "seed", seed, "seed_source",
-                    cfg.seed_from_env ? "QUARRY_EMULATOR_SEED" : "random",
+          json_pack("{s:s,s:i,s:s,s:i,s:o*,s:s,s:s,s:b,s:b}", "host", cfg.listen_host, "port",
+                    (int)emu_server_port(server), "region", cfg.region, "threads",
+                    (int)cfg.threads, "config", plan, "seed", seed, "seed_source",
+                    cfg.seed_from_env ? "configured" : "random",
                     "session_token_required", cfg.session_token != NULL,
                     "bearer_token_accepted", cfg.bearer_token != NULL));
     while (!stop_requested)

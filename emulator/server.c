@@ -21,6 +21,8 @@
 #include "invoke.h"
 #include "ledger.h"
 #include "log.h"
+#include "plan.h"
+#include "quota.h"
 #include "rng.h"
 #include "wire.h"
 
@@ -38,11 +40,10 @@ struct emu_server {
     struct MHD_Daemon *mhd;
     emu_ledger *ledger;
     emu_delay *delay;
-    emu_rng throttle_rng;            /* seeded from QUARRY_EMULATOR_SEED */
+    emu_plan_store *plan;
+    emu_quota *quota;
+    emu_rng fault_rng;               /* seeded from QUARRY_EMULATOR_SEED */
     emu_rng id_rng;                  /* request and message ids */
-    _Atomic uint64_t throttle_bits;  /* the double throttle rate's bit pattern */
-    _Atomic unsigned latency_ms;
-    pthread_mutex_t config_lock;     /* serialises POST /_emulator/config */
     _Atomic unsigned held;           /* held replies not yet completed */
     unsigned port;
 };
@@ -62,23 +63,6 @@ typedef struct {
     q_http_header *items;
     size_t n, cap;
 } header_list;
-
-static double throttle_rate(emu_server *s)
-{
-    uint64_t bits = atomic_load(&s->throttle_bits);
-    double d;
-
-    memcpy(&d, &bits, sizeof(d));
-    return d;
-}
-
-static void set_throttle_rate(emu_server *s, double d)
-{
-    uint64_t bits;
-
-    memcpy(&bits, &d, sizeof(bits));
-    atomic_store(&s->throttle_bits, bits);
-}
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
@@ -109,9 +93,10 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* POST /model/{id}/invoke: gathers the wire request and hands it to emu_invoke. */
-static void route_invoke(emu_server *s, struct MHD_Connection *conn, const char *path,
-                         const char *method, const char *model_raw, request_ctx *ctx)
+/* POST /model/{id}/invoke and /converse: gathers the wire request for emu_invoke. */
+static void route_invoke(emu_server *s, struct MHD_Connection *conn, emu_operation op,
+                         const char *path, const char *method, const char *model_raw,
+                         request_ctx *ctx)
 {
     header_list headers = {0};
     q_buf query;
@@ -124,7 +109,9 @@ static void route_invoke(emu_server *s, struct MHD_Connection *conn, const char 
     headers.cap = n > 0 ? (size_t)n : 0;
     headers.items = calloc(headers.cap ? headers.cap : 1, sizeof(*headers.items));
     if (!headers.items || ctx->body_state == BODY_NOMEM) {
-        emu_ledger_add(s->ledger, EMU_OUTCOME_OTHER_ERROR, NULL);
+        emu_ledger_add(s->ledger, &(emu_ledger_entry){EMU_OUTCOME_OTHER_ERROR, op, -1,
+                                                      "InternalServerException",
+                                                      EMU_THROTTLE_RATE, NULL});
         emu_reply_fail(&ctx->reply, 500, "InternalServerException",
                        "The emulator ran out of memory.");
         goto out;
@@ -145,75 +132,70 @@ static void route_invoke(emu_server *s, struct MHD_Connection *conn, const char 
     env = (emu_invoke_env){
         .auth = &s->auth,
         .ledger = s->ledger,
-        .throttle_rng = &s->throttle_rng,
+        .plan = s->plan,
+        .quota = s->quota,
+        .fault_rng = &s->fault_rng,
         .id_rng = &s->id_rng,
-        .throttle_rate = throttle_rate(s),
-        .latency_ms = atomic_load(&s->latency_ms),
         .now = (long long)time(NULL),
         .started_ns = ctx->started_ns,
     };
-    emu_invoke(&env, &req, model_raw, &ctx->reply);
+    emu_invoke(&env, op, &req, model_raw, &ctx->reply);
 out:
     free(headers.items);
     q_buf_free(&query);
 }
 
-static json_t *config_json(emu_server *s)
-{
-    return json_pack("{s:f,s:I}", "throttle_rate", throttle_rate(s), "latency_ms",
-                     (json_int_t)atomic_load(&s->latency_ms));
-}
-
-/* POST /_emulator/config {"throttle_rate": 0..1, "latency_ms": 0..600000}: both optional. */
+/* POST /_emulator/config: a JSON object with any subset of the plan's keys (plan.h),
+ * applied all together or not at all; answers the whole new config. */
 static void route_set_config(emu_server *s, request_ctx *ctx)
 {
-    json_t *root = NULL, *rate, *latency;
-    const char *key;
-    json_t *value;
+    json_t *root = NULL, *now = NULL;
     json_error_t jerr;
+    char err[512];
 
     if (ctx->body_state != BODY_OK ||
-        !(root = json_loadb(q_buf_cstr(&ctx->body), ctx->body.len, 0, &jerr)) ||
-        !json_is_object(root)) {
+        !(root = json_loadb(q_buf_cstr(&ctx->body), ctx->body.len, 0, &jerr))) {
         emu_reply_fail(&ctx->reply, 400, "ValidationException",
                        "the config body must be a JSON object");
         goto out;
     }
-    json_object_foreach(root, key, value) {
-        if (strcmp(key, "throttle_rate") != 0 && strcmp(key, "latency_ms") != 0) {
-            emu_reply_fail(&ctx->reply, 400, "ValidationException",
-                           "unknown config key \"%.64s\": expected throttle_rate or "
-                           "latency_ms",
-                           key);
-            goto out;
-        }
-    }
-    rate = json_object_get(root, "throttle_rate");
-    latency = json_object_get(root, "latency_ms");
-    if (rate && (!json_is_number(rate) || !(json_number_value(rate) >= 0) ||
-                 json_number_value(rate) > 1)) {
-        emu_reply_fail(&ctx->reply, 400, "ValidationException",
-                       "throttle_rate must be a number from 0 to 1");
+    if (emu_plan_store_apply(s->plan, root, &now, err, sizeof(err)) != 0) {
+        emu_reply_fail(&ctx->reply, 400, "ValidationException", "%s", err);
         goto out;
     }
-    if (latency && (!json_is_integer(latency) || json_integer_value(latency) < 0 ||
-                    json_integer_value(latency) > EMU_LATENCY_MAX_MS)) {
-        emu_reply_fail(&ctx->reply, 400, "ValidationException",
-                       "latency_ms must be an integer from 0 to %u", EMU_LATENCY_MAX_MS);
-        goto out;
-    }
-    pthread_mutex_lock(&s->config_lock);
-    if (rate)
-        set_throttle_rate(s, json_number_value(rate));
-    if (latency)
-        atomic_store(&s->latency_ms, (unsigned)json_integer_value(latency));
-    emu_reply_json(&ctx->reply, 200, config_json(s));
-    pthread_mutex_unlock(&s->config_lock);
-    q_log(Q_LOG_INFO, "emulator.config_changed",
-          json_pack("{s:f,s:I}", "throttle_rate", throttle_rate(s), "latency_ms",
-                    (json_int_t)atomic_load(&s->latency_ms)));
+    /* A new quota starts from an empty minute, as a test setting it expects. */
+    if (json_object_get(root, "quotas"))
+        emu_quota_clear(s->quota);
+    q_log(Q_LOG_INFO, "emulator.config_changed", json_pack("{s:O}", "config", root));
+    emu_reply_json(&ctx->reply, 200, now);
 out:
     json_decref(root);
+}
+
+static void route_reset_config(emu_server *s, request_ctx *ctx)
+{
+    emu_plan_store_reset(s->plan);
+    emu_quota_clear(s->quota);
+    q_log(Q_LOG_INFO, "emulator.config_reset", NULL);
+    emu_reply_json(&ctx->reply, 200, emu_plan_store_json(s->plan));
+}
+
+static json_t *stats_json(emu_server *s)
+{
+    json_t *o = emu_ledger_stats(s->ledger);
+
+    if (o && json_object_set_new(o, "held", json_integer(atomic_load(&s->held))) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* POST /_emulator/stats/reset: answers the stats as they were, then zeroes them. */
+static void route_reset_stats(emu_server *s, request_ctx *ctx)
+{
+    emu_reply_json(&ctx->reply, 200, stats_json(s));
+    emu_ledger_reset(s->ledger);
 }
 
 static void route_request_record(emu_server *s, const char *id, request_ctx *ctx)
@@ -240,11 +222,17 @@ static json_t *models_json(void)
         const emu_model *m = emu_catalogue_at(i);
 
         if (json_array_append_new(
-                list, json_pack("{s:s,s:s,s:s,s:I,s:I,s:b}", "model_id", m->id, "name",
-                                m->name, "provider", m->provider, "max_output_tokens",
-                                (json_int_t)m->max_output_tokens, "context_tokens",
-                                (json_int_t)m->context_tokens, "invoke_supported",
-                                m->format == EMU_FORMAT_ANTHROPIC_MESSAGES)) != 0) {
+                list,
+                json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:{s:s,s:I,s:I},s:{s:I,s:I}}", "model_id",
+                          m->id, "name", m->name, "provider", m->provider, "body_format",
+                          m->format == EMU_FORMAT_NOVA ? "nova-messages-v1"
+                                                       : "anthropic-messages",
+                          "max_output_tokens", (json_int_t)m->max_output_tokens,
+                          "context_tokens", (json_int_t)m->context_tokens, "profile_latency",
+                          "distribution", "lognormal", "median_ms",
+                          (json_int_t)m->profile_median_ms, "p99_ms",
+                          (json_int_t)m->profile_p99_ms, "aws_default_quota", "rpm",
+                          (json_int_t)m->default_rpm, "tpm", (json_int_t)m->default_tpm)) != 0) {
             json_decref(list);
             return NULL;
         }
@@ -269,19 +257,25 @@ static void dispatch(emu_server *s, struct MHD_Connection *conn, const char *pat
     }
 
     if (op && post && strcmp(op, "/invoke") == 0)
-        route_invoke(s, conn, path, method, model_raw, ctx);
+        route_invoke(s, conn, EMU_OP_INVOKE, path, method, model_raw, ctx);
+    else if (op && post && strcmp(op, "/converse") == 0)
+        route_invoke(s, conn, EMU_OP_CONVERSE, path, method, model_raw, ctx);
     else if (op && (strcmp(op, "/invoke-with-response-stream") == 0 ||
-                    strcmp(op, "/converse") == 0 || strcmp(op, "/converse-stream") == 0))
+                    strcmp(op, "/converse-stream") == 0))
         emu_reply_fail(&ctx->reply, 404, "UnknownOperationException",
                        "the emulator does not implement %s yet", op + 1);
     else if (get && strcmp(path, "/_emulator/health") == 0)
         emu_reply_json(&ctx->reply, 200, json_pack("{s:s}", "status", "ok"));
     else if (get && strcmp(path, "/_emulator/stats") == 0)
-        emu_reply_json(&ctx->reply, 200, emu_ledger_stats(s->ledger));
+        emu_reply_json(&ctx->reply, 200, stats_json(s));
+    else if (post && strcmp(path, "/_emulator/stats/reset") == 0)
+        route_reset_stats(s, ctx);
     else if (get && strcmp(path, "/_emulator/config") == 0)
-        emu_reply_json(&ctx->reply, 200, config_json(s));
+        emu_reply_json(&ctx->reply, 200, emu_plan_store_json(s->plan));
     else if (post && strcmp(path, "/_emulator/config") == 0)
         route_set_config(s, ctx);
+    else if (post && strcmp(path, "/_emulator/config/reset") == 0)
+        route_reset_config(s, ctx);
     else if (get && strncmp(path, "/_emulator/requests/", 20) == 0)
         route_request_record(s, path + 20, ctx);
     else if (get && strcmp(path, "/_emulator/models") == 0)
@@ -369,6 +363,36 @@ out:
     return ret;
 }
 
+/* Drops the connection with a TCP reset: SO_LINGER 0 makes close() send RST, and
+ * returning MHD_NO makes libmicrohttpd close it without a response. */
+static enum MHD_Result reset_connection(struct MHD_Connection *conn, const char *method,
+                                        const char *path, const request_ctx *ctx)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct linger lg = {1, 0};
+    char path_buf[256], method_buf[16];
+
+    if (info)
+        setsockopt(info->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    if (q_log_enabled(Q_LOG_INFO))
+        q_log(Q_LOG_INFO, "http.reset",
+              json_pack("{s:s,s:s,s:s,s:I}", "request_id", ctx->reply.request_id, "method",
+                        loggable(method, method_buf, sizeof(method_buf)), "path",
+                        loggable(path, path_buf, sizeof(path_buf)), "ms",
+                        (json_int_t)((emu_monotonic_ns() - ctx->started_ns) / 1000000ULL)));
+    return MHD_NO;
+}
+
+/* Sends the prepared reply, or resets the connection when that is the reply. */
+static enum MHD_Result finish(struct MHD_Connection *conn, const char *method,
+                              const char *path, request_ctx *ctx)
+{
+    if (ctx->reply.action == EMU_REPLY_RESET)
+        return reset_connection(conn, method, path, ctx);
+    return send_reply(conn, method, path, ctx);
+}
+
 static request_ctx *request_new(emu_server *s)
 {
     request_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -415,15 +439,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         request_take_body(ctx, upload_data, *upload_data_size);
         *upload_data_size = 0;
     } else if (ctx->held) {
-        ret = send_reply(conn, method, url, ctx);
+        ret = finish(conn, method, url, ctx);
     } else {
         dispatch(s, conn, url, method, ctx);
-        if (ctx->reply.delay_ms && ctx->reply.body &&
+        if (ctx->reply.delay_ms &&
+            (ctx->reply.body || ctx->reply.action == EMU_REPLY_RESET) &&
             emu_delay_hold(s->delay, conn, ctx->reply.delay_ms) == 0) {
-            ctx->held = 1; /* sent on the call after the delayer resumes the connection */
+            ctx->held = 1; /* finished on the call after the delayer resumes the connection */
             atomic_fetch_add(&s->held, 1);
         } else {
-            ret = send_reply(conn, method, url, ctx);
+            ret = finish(conn, method, url, ctx);
         }
     }
     return ret;
@@ -499,7 +524,7 @@ out:
     return len;
 }
 
-emu_server *emu_server_start(const emu_settings *cfg)
+emu_server *emu_server_start(const emu_settings *cfg, const emu_plan *plan)
 {
     struct sockaddr_storage addr;
     const union MHD_DaemonInfo *info;
@@ -508,23 +533,19 @@ emu_server *emu_server_start(const emu_settings *cfg)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     emu_server *s = calloc(1, sizeof(*s));
-    int have_lock = 0;
 
     if (!s)
         goto nomem;
     s->cfg = cfg;
     s->auth = (emu_auth_config){cfg->access_key_id, cfg->secret_access_key, cfg->session_token,
                                 cfg->bearer_token, cfg->region, "bedrock"};
-    emu_rng_init(&s->throttle_rng, cfg->seed);
+    emu_rng_init(&s->fault_rng, cfg->seed);
     emu_rng_init(&s->id_rng, emu_rng_entropy());
-    set_throttle_rate(s, cfg->throttle_rate);
-    atomic_init(&s->latency_ms, cfg->latency_ms);
-    if (pthread_mutex_init(&s->config_lock, NULL) != 0)
-        goto nomem;
-    have_lock = 1;
+    s->plan = emu_plan_store_new(plan, cfg->region);
+    s->quota = emu_quota_new(emu_catalogue_count());
     s->ledger = emu_ledger_new(RECENT_CAPACITY);
     s->delay = emu_delay_new();
-    if (!s->ledger || !s->delay)
+    if (!s->plan || !s->quota || !s->ledger || !s->delay)
         goto nomem;
     if (resolve_listen(cfg, &addr) == 0)
         goto fail;
@@ -557,8 +578,8 @@ fail:
     if (s) {
         emu_delay_free(s->delay);
         emu_ledger_free(s->ledger);
-        if (have_lock)
-            pthread_mutex_destroy(&s->config_lock);
+        emu_quota_free(s->quota);
+        emu_plan_store_free(s->plan);
         free(s);
     }
     return NULL;
@@ -588,6 +609,7 @@ void emu_server_stop(emu_server *s)
         close(listener);
     emu_delay_free(s->delay);
     emu_ledger_free(s->ledger);
-    pthread_mutex_destroy(&s->config_lock);
+    emu_quota_free(s->quota);
+    emu_plan_store_free(s->plan);
     free(s);
 }

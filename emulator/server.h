@@ -6,13 +6,15 @@
 #ifndef QUARRY_EMU_SERVER_H
 #define QUARRY_EMU_SERVER_H
 
+#include "plan.h"
 #include "settings.h"
 
 typedef struct emu_server emu_server;
 
-/* Binds and starts serving. `cfg` must outlive the server. Returns NULL after logging
- * why (address in use, out of memory, ...). */
-emu_server *emu_server_start(const emu_settings *cfg);
+/* Binds and starts serving with `plan` as the start-up behaviour (copied; it is also what
+ * POST /_emulator/config/reset returns to). `cfg` must outlive the server. Returns NULL
+ * after logging why (address in use, out of memory, ...). */
+emu_server *emu_server_start(const emu_settings *cfg, const emu_plan *plan);
 
 /* The TCP port actually bound (useful when the configured port was 0). */
 unsigned emu_server_port(const emu_server *s);

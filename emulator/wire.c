@@ -87,6 +87,7 @@ int emu_reply_error(emu_reply *r, const emu_error *e)
     }
     r->has_usage = 0;
     r->delay_ms = 0;
+    r->action = EMU_REPLY_SEND;
     r->error_code = e->code;
     return emu_reply_json(r, e->status, text ? json_pack("{s:o}", "message", text) : NULL);
 }
@@ -116,4 +117,5 @@ void emu_reply_free(emu_reply *r)
     r->error_code = NULL;
     r->has_usage = 0;
     r->input_tokens = r->output_tokens = r->latency_ms = r->delay_ms = 0;
+    r->action = EMU_REPLY_SEND;
 }

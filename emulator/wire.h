@@ -44,6 +44,11 @@ void emu_error_set(emu_error *e, unsigned status, const char *code, const char *
     __attribute__((format(printf, 4, 5)));
 void emu_error_clear(emu_error *e);
 
+typedef enum {
+    EMU_REPLY_SEND,               /* send status, headers and body */
+    EMU_REPLY_RESET               /* close the connection with a TCP reset, send nothing */
+} emu_reply_action;
+
 typedef struct {
     unsigned status;
     const char *error_code;       /* NULL on success; else goes into x-amzn-ErrorType */
@@ -55,6 +60,7 @@ typedef struct {
     unsigned output_tokens;
     unsigned latency_ms;
     unsigned delay_ms;            /* hold the reply this long before sending it */
+    emu_reply_action action;      /* what to do when the reply is due */
 } emu_reply;
 
 /* Makes `r` a Bedrock error reply: status and code from `e`, body {"message": ...}.

@@ -51,7 +51,8 @@ SKIP_BOTO = unittest.skipIf(boto3 is None, "boto3 is not installed: pip install 
 class Emulator:
     """One emulator process with a private log file; port 0 lets it pick a free port."""
 
-    def __init__(self, **env):
+    def __init__(self, *args, **env):
+        self.args = list(args)  # command-line flags, e.g. "--config", path
         self.env = dict(os.environ)
         self.env.update({
             "QUARRY_EMULATOR_LISTEN": "127.0.0.1:0",
@@ -63,7 +64,7 @@ class Emulator:
             "QUARRY_LOG_LEVEL": "debug",
         })
         for name in ("QUARRY_EMULATOR_SESSION_TOKEN", "QUARRY_EMULATOR_THROTTLE_RATE",
-                     "QUARRY_EMULATOR_LATENCY_MS"):
+                     "QUARRY_EMULATOR_LATENCY_MS", "QUARRY_EMULATOR_CONFIG"):
             self.env.pop(name, None)
         self.env.update(env)
         self.log = tempfile.NamedTemporaryFile(prefix="quarry-emulator-", suffix=".log")
@@ -74,7 +75,7 @@ class Emulator:
         if not os.access(BIN, os.X_OK):
             raise RuntimeError(f"emulator binary {BIN} not found: build it first "
                                "(make SAN=1 build/san/quarry-emulator) or set QUARRY_EMULATOR_BIN")
-        self.proc = subprocess.Popen([BIN], env=self.env, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([BIN, *self.args], env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=self.log)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -198,7 +199,7 @@ def tearDownModule():
 
 class EmulatorCase(unittest.TestCase):
     def tearDown(self):
-        EMU.set_config(throttle_rate=0, latency_ms=0)
+        EMU.admin("POST", "/_emulator/config/reset", {})
 
 
 @SKIP_BOTO
@@ -324,12 +325,28 @@ class Boto3InvokeTest(EmulatorCase):
                 msg = self.assertClientError(ctx, "ValidationException", 400)
                 self.assertEqual(msg, "The provided model identifier is invalid.")
 
-    def test_nova_is_known_but_not_emulated_yet(self):
+    def test_nova_messages_v1_body(self):
+        resp, out = self.invoke({"schemaVersion": "messages-v1",
+                                 "system": [{"text": "Be brief."}],
+                                 "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                                 "inferenceConfig": {"max_new_tokens": 300}},
+                                model="amazon.nova-micro-v1:0")
+        headers = resp["ResponseMetadata"]["HTTPHeaders"]
+        self.assertEqual(out["output"]["message"]["role"], "assistant")
+        self.assertGreater(len(out["output"]["message"]["content"][0]["text"]), 20)
+        self.assertEqual(out["stopReason"], "end_turn")
+        usage = out["usage"]
+        # ceil(("Be brief." + "hi") / 4) + 4 per message + 7
+        self.assertEqual(usage["inputTokens"], 3 + 4 + 7)
+        self.assertEqual(usage["totalTokens"], usage["inputTokens"] + usage["outputTokens"])
+        self.assertEqual(int(headers["x-amzn-bedrock-output-token-count"]), usage["outputTokens"])
         with self.assertRaises(botocore.exceptions.ClientError) as ctx:
-            self.invoke({"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+            self.invoke({"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                         "inferenceConfig": {"max_new_tokens": 5001}},
                         model="amazon.nova-micro-v1:0")
         msg = self.assertClientError(ctx, "ValidationException", 400)
-        self.assertIn("does not support", msg)
+        self.assertTrue(msg.startswith("Malformed input request: #/inferenceConfig/max_new_tokens"),
+                        msg)
         status, models = EMU.admin("GET", "/_emulator/models")
         ids = {m["model_id"] for m in models["models"]}
         self.assertTrue({"amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0",
@@ -362,7 +379,9 @@ class Boto3InvokeTest(EmulatorCase):
 
     def test_throttling(self):
         before = EMU.stats()
-        self.assertEqual(EMU.set_config(throttle_rate=1), {"throttle_rate": 1.0, "latency_ms": 0})
+        config = EMU.set_config(throttle_rate=1)
+        self.assertEqual(config["throttle_rate"], 1.0)
+        self.assertEqual(config["error_rates"]["ThrottlingException"], 1.0)
         with self.assertRaises(botocore.exceptions.ClientError) as ctx:
             self.invoke(claude_body())
         msg = self.assertClientError(ctx, "ThrottlingException", 429)
@@ -583,7 +602,7 @@ class StdlibTest(EmulatorCase):
         self.assertIn("1048576", msg)
 
     def test_unknown_operation(self):
-        result = EMU.request("POST", f"/model/{HAIKU_WIRE}/converse", b"{}",
+        result = EMU.request("POST", f"/model/{HAIKU_WIRE}/converse-stream", b"{}",
                              {"Authorization": f"Bearer {BEARER}"})
         self.assertBedrockError(result, 404, "UnknownOperationException")
         result = EMU.request("GET", "/nothing/here")
@@ -591,15 +610,16 @@ class StdlibTest(EmulatorCase):
 
     def test_health_and_config(self):
         self.assertEqual(EMU.admin("GET", "/_emulator/health"), (200, {"status": "ok"}))
-        self.assertEqual(EMU.admin("GET", "/_emulator/config"),
-                         (200, {"throttle_rate": 0.0, "latency_ms": 0}))
+        status, config = EMU.admin("GET", "/_emulator/config")
+        self.assertEqual(status, 200)
+        self.assertEqual((config["throttle_rate"], config["latency_ms"]), (0.0, 0))
         for bad in ({"throttle_rate": 1.5}, {"throttle_rate": "x"}, {"latency_ms": -1},
                     {"latency_ms": 0.5}, {"speed": 1}, [1]):
             with self.subTest(bad=bad):
                 status, err = EMU.admin("POST", "/_emulator/config", bad)
                 self.assertEqual(status, 400, err)
-        self.assertEqual(EMU.set_config(throttle_rate=0.25), {"throttle_rate": 0.25,
-                                                               "latency_ms": 0})
+        config = EMU.set_config(throttle_rate=0.25)
+        self.assertEqual((config["throttle_rate"], config["latency_ms"]), (0.25, 0))
 
     def test_latency_holds_replies_without_a_thread_each(self):
         EMU.set_config(latency_ms=400)
