@@ -2,11 +2,14 @@
 #include "invoker.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -36,6 +39,8 @@ typedef struct call {
 
 struct invoker {
     CURLM *multi;
+    int epfd;           /* sockets libcurl asked us to watch (multi_socket API) */
+    double timer_due;   /* monotonic s when libcurl wants CURL_SOCKET_TIMEOUT; <0 none */
     credentials *creds;
     char *endpoint;     /* scheme://host[:port], no trailing slash */
     char *host_header;  /* host[:port] as signed */
@@ -134,6 +139,47 @@ out:
     return out;
 }
 
+/* libcurl's socket callback: mirror the sockets it cares about into our epoll set, so a
+ * loop turn costs O(ready sockets) rather than poll() over every open connection. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    invoker *inv = userp;
+    struct epoll_event ev = {0};
+
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(inv->epfd, EPOLL_CTL_DEL, fd, NULL);
+        curl_multi_assign(inv->multi, fd, NULL);
+        return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if (socketp) {
+        epoll_ctl(inv->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(inv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+               (errno == EEXIST && epoll_ctl(inv->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
+        curl_multi_assign(inv->multi, fd, inv); /* any non-NULL marks "registered" */
+    }
+    return 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    invoker *inv = userp;
+
+    (void)multi;
+    inv->timer_due = timeout_ms < 0 ? -1 : mono_now() + (double)timeout_ms / 1000.0;
+    return 0;
+}
+
 invoker *invoker_new(long max_in_flight)
 {
     invoker *inv = calloc(1, sizeof(*inv));
@@ -143,6 +189,8 @@ invoker *invoker_new(long max_in_flight)
 
     if (!inv)
         return NULL;
+    inv->epfd = -1;
+    inv->timer_due = -1;
     if (q_env_long("QUARRY_BEDROCK_TIMEOUT_MS", 60000, 100, 900000, &inv->timeout_ms))
         goto fail;
     inv->region = strdup(q_env_str("AWS_REGION", q_env_str("AWS_DEFAULT_REGION", "us-east-1")));
@@ -183,9 +231,14 @@ invoker *invoker_new(long max_in_flight)
         goto fail;
     }
     inv->multi = curl_multi_init();
-    if (!inv->multi)
+    inv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!inv->multi || inv->epfd < 0)
         goto fail;
     curl_multi_setopt(inv->multi, CURLMOPT_MAXCONNECTS, max_in_flight);
+    curl_multi_setopt(inv->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(inv->multi, CURLMOPT_SOCKETDATA, inv);
+    curl_multi_setopt(inv->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(inv->multi, CURLMOPT_TIMERDATA, inv);
     q_log(Q_LOG_INFO, "bedrock.client",
           json_pack("{s:s,s:s,s:s,s:s,s:I}", "endpoint", inv->endpoint, "region", inv->region,
                     "mode", mode, "credentials", credentials_source(inv->creds), "timeout_ms",
@@ -238,6 +291,8 @@ void invoker_free(invoker *inv)
     }
     if (inv->multi)
         curl_multi_cleanup(inv->multi);
+    if (inv->epfd >= 0)
+        close(inv->epfd);
     credentials_free(inv->creds);
     free(inv->endpoint);
     free(inv->host_header);
@@ -392,13 +447,29 @@ static void finish(invoker *inv, call *c, CURLcode cc, invoke_result *r)
 
 int invoker_run(invoker *inv, int timeout_ms, invoker_done_fn done, void *run_ctx)
 {
+    struct epoll_event events[256];
     CURLMsg *msg;
-    int running = 0, left, finished = 0;
+    int running = 0, left, finished = 0, n, wait = timeout_ms;
 
-    curl_multi_perform(inv->multi, &running);
-    if (inv->in_flight && timeout_ms > 0)
-        curl_multi_poll(inv->multi, NULL, 0, timeout_ms, NULL);
-    curl_multi_perform(inv->multi, &running);
+    /* libcurl's own timer (connect/transfer timeouts, newly added handles) bounds the wait */
+    if (inv->timer_due >= 0) {
+        double left_ms = (inv->timer_due - mono_now()) * 1000.0;
+        if (left_ms < wait)
+            wait = left_ms <= 0 ? 0 : (int)left_ms + 1;
+    }
+    if (!inv->in_flight)
+        wait = 0;
+    n = epoll_wait(inv->epfd, events, (int)(sizeof(events) / sizeof(events[0])), wait);
+    for (int i = 0; i < n; i++) {
+        int mask = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                   (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                   (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(inv->multi, events[i].data.fd, mask, &running);
+    }
+    if (inv->timer_due >= 0 && mono_now() >= inv->timer_due) {
+        inv->timer_due = -1; /* libcurl sets a new one from inside the call if it needs one */
+        curl_multi_socket_action(inv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
     while ((msg = curl_multi_info_read(inv->multi, &left))) {
         call *c = NULL;
         invoke_result r;
