@@ -70,6 +70,8 @@ static void usage(void)
          "  QUARRY_BACKOFF_CAP_MS           backoff cap (default 20000)\n"
          "  QUARRY_MODEL_FALLBACKS          MODEL=ALT1,ALT2;... ordered fallback model ids\n"
          "  QUARRY_FALLBACK_AFTER           throttled/unavailable calls before falling back (2)\n"
+         "  QUARRY_FALLBACK_WAIT_MS         fall back at once when a throttled model would hold\n"
+         "                                  a job back this long (default 1000)\n"
          "  QUARRY_MODEL_BUDGETS            MODEL=RPM[/TPM];... send-rate budgets per model id\n"
          "  QUARRY_JOB_DEADLINE_SECONDS     a job not answered this long after submission\n"
          "                                  ends expired (default 3600)\n"
@@ -86,6 +88,7 @@ static void usage(void)
 
 typedef struct {
     long max_in_flight, max_held, window, attempts, bounded, base_ms, cap_ms, fallback_after,
+        fallback_wait_ms,
         deadline, lease, settle_batch, settle_delay, drain, sweep_interval, sweep_queued,
         sweep_again;
 } settings;
@@ -100,6 +103,7 @@ static int read_settings(settings *s)
         q_env_long("QUARRY_BACKOFF_BASE_MS", 250, 1, 60000, &s->base_ms) ||
         q_env_long("QUARRY_BACKOFF_CAP_MS", 20000, 1, 600000, &s->cap_ms) ||
         q_env_long("QUARRY_FALLBACK_AFTER", 2, 1, 50, &s->fallback_after) ||
+        q_env_long("QUARRY_FALLBACK_WAIT_MS", 1000, 0, 3600000, &s->fallback_wait_ms) ||
         q_env_long("QUARRY_JOB_DEADLINE_SECONDS", 3600, 1, 7 * 86400, &s->deadline) ||
         q_env_long("QUARRY_LEASE_SECONDS", 300, 3, 86400, &s->lease) ||
         q_env_long("QUARRY_SETTLE_BATCH", 200, 1, 10000, &s->settle_batch) ||
@@ -373,6 +377,7 @@ int main(int argc, char **argv)
             .max_attempts = (int)set.attempts,
             .max_bounded_attempts = (int)set.bounded,
             .fallback_after = (int)set.fallback_after,
+            .fallback_wait_ms = set.fallback_wait_ms,
             .backoff_base_ms = set.base_ms,
             .backoff_cap_ms = set.cap_ms,
             .deadline_seconds = set.deadline,

@@ -579,8 +579,9 @@ static void on_result(pipeline *pl, job *j, invoke_result *r)
     if (e->retry == Q_RETRY_THROTTLED || e->retry == Q_RETRY_TRANSIENT) {
         if (++j->route_failures >= pl->cfg.fallback_after && j->route_index + 1 < j->n_route) {
             q_log(Q_LOG_INFO, "job.fallback",
-                  json_pack("{s:s,s:s,s:s}", "job_id", j->id, "from", j->route[j->route_index],
-                            "to", j->route[j->route_index + 1]));
+                  json_pack("{s:s,s:s,s:s,s:s}", "job_id", j->id, "from",
+                            j->route[j->route_index], "to", j->route[j->route_index + 1],
+                            "reason", "failures"));
             j->route_index++;
             j->route_failures = 0;
             delay = 0; /* a different model: no reason to wait */
@@ -622,11 +623,27 @@ static void dispatch(pipeline *pl)
                               "the job reached its deadline while waiting to be sent");
                 continue;
             }
-            if (now < m->blocked_until)
-                break;
-            wait = q_model_rate_acquire(&m->rate, now, j->est_tokens);
+            wait = now < m->blocked_until ? (long)((m->blocked_until - now) * 1000.0) + 1
+                                           : q_model_rate_acquire(&m->rate, now, j->est_tokens);
             if (wait > 0) {
-                m->blocked_until = now + (double)wait / 1000.0;
+                if (now >= m->blocked_until)
+                    m->blocked_until = now + (double)wait / 1000.0;
+                /* The model is being throttled and would hold this job back: a job that
+                 * has a fallback goes there now instead of queueing behind it. */
+                if (wait >= pl->cfg.fallback_wait_ms && m->rate.enabled &&
+                    j->route_index + 1 < j->n_route) {
+                    m->head = j->next;
+                    if (!m->head)
+                        m->tail = NULL;
+                    q_log(Q_LOG_INFO, "job.fallback",
+                          json_pack("{s:s,s:s,s:s,s:s}", "job_id", j->id, "from",
+                                    j->route[j->route_index], "to", j->route[j->route_index + 1],
+                                    "reason", "rate_limited"));
+                    j->route_index++;
+                    j->route_failures = 0;
+                    enqueue(pl, j, 0);
+                    continue;
+                }
                 break;
             }
             m->head = j->next;

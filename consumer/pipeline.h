@@ -14,8 +14,9 @@
  *       retried too, but at most max_bounded_attempts calls of that kind per job
  *   400 / 403 / 404 and other client errors: never retried
  *   all of it bounded by max_attempts calls and the job's deadline.
- * After fallback_after consecutive throttled/unavailable calls on one model id, a job
- * moves to the next id on its route (QUARRY_MODEL_FALLBACKS). */
+ * A job moves to the next id on its route (QUARRY_MODEL_FALLBACKS) after fallback_after
+ * consecutive throttled/unavailable calls on one model id, or at once when that model is
+ * being throttled and its rate limit would hold the job back fallback_wait_ms or more. */
 #ifndef QUARRY_CONSUMER_PIPELINE_H
 #define QUARRY_CONSUMER_PIPELINE_H
 
@@ -35,6 +36,7 @@ typedef struct {
     int max_attempts;
     int max_bounded_attempts;
     int fallback_after;
+    long fallback_wait_ms;        /* a throttled model's queue wait that sends a job on */
     long backoff_base_ms, backoff_cap_ms;
     long deadline_seconds;
     int lease_seconds;

@@ -232,6 +232,41 @@ class ConsumerResilience(unittest.TestCase):
                        key_hash(self.key))
         self.assertEqual(int(usage[0]), len(succeeded))
 
+    def test_fallback_model_answers_and_is_priced(self):
+        primary = "anthropic.claude-3-5-haiku-20241022-v1:0"
+        fallback = "anthropic.claude-3-haiku-20240307-v1:0"
+        if primary not in os.environ.get("QUARRY_MODEL_FALLBACKS", ""):
+            self.skipTest("the stack's consumer has no fallback configured for " + primary)
+        status, _, resp = emulator("POST", "/_emulator/config", {"quotas": {primary: {"rpm": 1}}})
+        if status != 200:
+            self.skipTest(f"the emulator has no quotas: {resp}")
+        try:
+            ids = []
+            for i in range(10):
+                status, _, job = http("POST", "/v1/questions",
+                                      {"question": f"fallback {i} {uuid.uuid4()}", "model": primary},
+                                      key=self.key)
+                self.assertEqual(status, 202, job)
+                ids.append(job["id"])
+            jobs = wait_terminal(self.key, ids, timeout=120)
+        finally:
+            emulator("POST", "/_emulator/config", {"quotas": None})
+        prices = {primary: (Decimal("0.80"), Decimal("4.00")),
+                  fallback: (Decimal("0.25"), Decimal("1.25"))}
+        by_fallback = 0
+        for job in jobs.values():
+            self.assertEqual(job["status"], "succeeded")
+            self.assertEqual(job["model"], primary)  # what was asked for stays recorded
+            answered = job["answered_model"]
+            self.assertIn(answered, prices)
+            by_fallback += answered == fallback
+            p_in, p_out = prices[answered]
+            want = (job["usage"]["input_tokens"] * p_in +
+                    job["usage"]["output_tokens"] * p_out) / Decimal(1_000_000)
+            self.assertEqual(Decimal(job["cost_usd"]), want, "priced for the model that answered")
+        self.assertGreaterEqual(by_fallback, 8)
+        self.assert_counted_once(ids)
+
     def test_injected_faults_every_job_ends_terminal_and_counted_once(self):
         faults = {"error_rates": {"ServiceUnavailableException": 0.1,
                                   "InternalServerException": 0.05,
