@@ -51,6 +51,9 @@ static void usage(void)
          "  QUARRY_KAFKA_TOPIC              job topic (default quarry.jobs)\n"
          "  QUARRY_KAFKA_DLQ_TOPIC          dead-letter topic (default quarry.jobs.dlq)\n"
          "  QUARRY_KAFKA_GROUP              consumer group (default quarry-consumers)\n"
+         "  QUARRY_KAFKA_BATCH_TOPIC        batch jobs' topic, consumed at a lower priority\n"
+         "                                  (default quarry.batch; \"none\" to not subscribe)\n"
+         "  QUARRY_BATCH_SHARE_PERCENT      share of QUARRY_MAX_IN_FLIGHT batch jobs may use (80)\n"
          "  QUARRY_BEDROCK_ENDPOINT         Bedrock endpoint override (emulator, VPC endpoint)\n"
          "  AWS_REGION / AWS_DEFAULT_REGION region (default us-east-1)\n"
          "  credentials: AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
@@ -88,7 +91,7 @@ static void usage(void)
 
 typedef struct {
     long max_in_flight, max_held, window, attempts, bounded, base_ms, cap_ms, fallback_after,
-        fallback_wait_ms,
+        fallback_wait_ms, batch_share_pct,
         deadline, lease, settle_batch, settle_delay, drain, sweep_interval, sweep_queued,
         sweep_again;
 } settings;
@@ -104,6 +107,7 @@ static int read_settings(settings *s)
         q_env_long("QUARRY_BACKOFF_CAP_MS", 20000, 1, 600000, &s->cap_ms) ||
         q_env_long("QUARRY_FALLBACK_AFTER", 2, 1, 50, &s->fallback_after) ||
         q_env_long("QUARRY_FALLBACK_WAIT_MS", 1000, 0, 3600000, &s->fallback_wait_ms) ||
+        q_env_long("QUARRY_BATCH_SHARE_PERCENT", 80, 1, 100, &s->batch_share_pct) ||
         q_env_long("QUARRY_JOB_DEADLINE_SECONDS", 3600, 1, 7 * 86400, &s->deadline) ||
         q_env_long("QUARRY_LEASE_SECONDS", 300, 3, 86400, &s->lease) ||
         q_env_long("QUARRY_SETTLE_BATCH", 200, 1, 10000, &s->settle_batch) ||
@@ -254,7 +258,7 @@ static int check_credentials(int refresh)
 
 int main(int argc, char **argv)
 {
-    const char *db_url, *brokers, *topic, *dlq_topic, *group;
+    const char *db_url, *brokers, *topic, *dlq_topic, *group, *batch_topic;
     settings set;
     rd_kafka_conf_t *conf = NULL, *pconf = NULL;
     rd_kafka_t *rk = NULL, *producer = NULL;
@@ -288,6 +292,9 @@ int main(int argc, char **argv)
     topic = q_env_str("QUARRY_KAFKA_TOPIC", "quarry.jobs");
     dlq_topic = q_env_str("QUARRY_KAFKA_DLQ_TOPIC", "quarry.jobs.dlq");
     group = q_env_str("QUARRY_KAFKA_GROUP", "quarry-consumers");
+    batch_topic = q_env_str("QUARRY_KAFKA_BATCH_TOPIC", "quarry.batch");
+    if (strcmp(batch_topic, "none") == 0 || strcmp(batch_topic, topic) == 0)
+        batch_topic = NULL;
     if (!db_url) {
         q_logf(Q_LOG_ERROR, "config.missing", "QUARRY_DATABASE_URL is not set");
         rc = 2;
@@ -357,6 +364,7 @@ int main(int argc, char **argv)
     }
     conf = NULL; /* owned by rk now */
     partitions_attach(parts, rk);
+    partitions_set_low_priority_topic(parts, batch_topic);
     rd_kafka_poll_set_consumer(rk);
 
     pconf = q_kafka_conf_new(brokers, "quarry-consumer-producer");
@@ -374,6 +382,9 @@ int main(int argc, char **argv)
             .owner = owner,
             .system_prompt = q_env_str("QUARRY_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
             .max_in_flight = (size_t)set.max_in_flight,
+            .max_low_in_flight = (size_t)(set.max_in_flight * set.batch_share_pct / 100 > 0
+                                              ? set.max_in_flight * set.batch_share_pct / 100
+                                              : 1),
             .max_attempts = (int)set.attempts,
             .max_bounded_attempts = (int)set.bounded,
             .fallback_after = (int)set.fallback_after,
@@ -397,19 +408,24 @@ int main(int argc, char **argv)
             goto out;
     }
 
-    subscription = rd_kafka_topic_partition_list_new(1);
+    subscription = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(subscription, topic, RD_KAFKA_PARTITION_UA);
+    if (batch_topic)
+        rd_kafka_topic_partition_list_add(subscription, batch_topic, RD_KAFKA_PARTITION_UA);
     if (rd_kafka_subscribe(rk, subscription)) {
         q_log(Q_LOG_ERROR, "kafka.subscribe_failed", json_pack("{s:s}", "topic", topic));
         goto out;
     }
     q_log(Q_LOG_INFO, "consumer.started",
-          json_pack("{s:s,s:s,s:s,s:s,s:I}", "topic", topic, "group", group, "owner", owner,
-                    "bedrock", invoker_endpoint(inv), "max_in_flight",
-                    (json_int_t)set.max_in_flight));
+          json_pack("{s:s,s:s?,s:s,s:s,s:s,s:I}", "topic", topic, "batch_topic", batch_topic,
+                    "group", group, "owner", owner, "bedrock", invoker_endpoint(inv),
+                    "max_in_flight", (json_int_t)set.max_in_flight));
 
     while (!stop_requested) {
         int hold = pipeline_held(pl) >= (size_t)set.max_held;
+        /* batch jobs may fill half of what the consumer holds: the rest is kept for
+         * interactive questions, which never wait behind a batch backlog */
+        int hold_low = pipeline_held_low(pl) >= (size_t)set.max_held / 2;
         int busy = invoker_in_flight(inv) > 0;
         time_t now;
 
@@ -425,7 +441,7 @@ int main(int argc, char **argv)
                 usleep(200 * 1000); /* database trouble: keep the batch and retry */
         }
         pipeline_step(pl, busy ? pipeline_idle_ms(pl, 10) : 0);
-        partitions_sync(parts, hold);
+        partitions_sync(parts, hold, hold_low);
 
         now = time(NULL);
         if (now - leases_renewed >= set.lease / 3) {
@@ -449,7 +465,7 @@ int main(int argc, char **argv)
     q_log(Q_LOG_INFO, "consumer.draining",
           json_pack("{s:I,s:I}", "in_flight", (json_int_t)invoker_in_flight(inv), "held",
                     (json_int_t)pipeline_held(pl)));
-    partitions_sync(parts, 1);
+    partitions_sync(parts, 1, 1);
     pipeline_release_waiting(pl);
     {
         time_t until = time(NULL) + set.drain;
@@ -457,7 +473,7 @@ int main(int argc, char **argv)
         while ((invoker_in_flight(inv) > 0 || pipeline_held(pl) > 0) && time(NULL) < until) {
             pipeline_step(pl, 50);
             pipeline_flush(pl);
-            partitions_sync(parts, 1);
+            partitions_sync(parts, 1, 1);
         }
     }
     pipeline_flush(pl);

@@ -24,6 +24,7 @@ struct partitions {
     uint64_t next_generation;
     char **topics;         /* interned topic names, for partition_ref.topic_index */
     size_t n_topics;
+    char *low_topic;       /* batch topic: paused first, never starves interactive work */
 };
 
 partitions *partitions_new(size_t window)
@@ -42,6 +43,12 @@ void partitions_attach(partitions *p, rd_kafka_t *rk)
     p->rk = rk;
 }
 
+void partitions_set_low_priority_topic(partitions *p, const char *topic)
+{
+    free(p->low_topic);
+    p->low_topic = topic && *topic ? strdup(topic) : NULL;
+}
+
 static void part_free(part_state *s)
 {
     free(s->topic);
@@ -58,6 +65,7 @@ void partitions_free(partitions *p)
         free(p->topics[i]);
     free(p->topics);
     free(p->parts);
+    free(p->low_topic);
     free(p);
 }
 
@@ -191,6 +199,7 @@ int partitions_track(partitions *p, const rd_kafka_message_t *msg, partition_ref
     ref->offset = msg->offset;
     ref->generation = s->generation;
     ref->topic_index = topic_index(p, topic);
+    ref->low_priority = p->low_topic && strcmp(p->low_topic, topic) == 0;
     return 0;
 }
 
@@ -223,13 +232,14 @@ static void set_paused(partitions *p, part_state *s, int pause)
           json_pack("{s:s,s:i}", "topic", s->topic, "partition", s->partition));
 }
 
-void partitions_sync(partitions *p, int hold_all)
+void partitions_sync(partitions *p, int hold_all, int hold_low)
 {
     rd_kafka_topic_partition_list_t *store = NULL;
 
     for (size_t i = 0; i < p->n; i++) {
         part_state *s = &p->parts[i];
         size_t in_flight = s->window.len;
+        int hold = hold_all || (hold_low && p->low_topic && strcmp(s->topic, p->low_topic) == 0);
 
         if (s->window.next_commit >= 0 && s->window.next_commit != s->stored) {
             if (!store)
@@ -238,9 +248,9 @@ void partitions_sync(partitions *p, int hold_all)
                 s->window.next_commit;
             s->stored = s->window.next_commit;
         }
-        if (!s->paused && (hold_all || in_flight >= p->window))
+        if (!s->paused && (hold || in_flight >= p->window))
             set_paused(p, s, 1);
-        else if (s->paused && !hold_all && in_flight < p->window / 2)
+        else if (s->paused && !hold && in_flight < p->window / 2)
             set_paused(p, s, 0); /* only partitions we paused are ever resumed */
     }
     if (store) {
@@ -258,7 +268,7 @@ void partitions_commit_now(partitions *p)
 
     for (size_t i = 0; i < p->n; i++)
         p->parts[i].stored = -1; /* force a store of every committable offset */
-    partitions_sync(p, 1);
+    partitions_sync(p, 1, 1);
     err = rd_kafka_commit(p->rk, NULL, 0);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         q_log(Q_LOG_WARN, "kafka.commit_failed", json_pack("{s:s}", "error",

@@ -18,6 +18,7 @@ typedef struct {
     int64_t offset;
     uint64_t generation;   /* 0: not from Kafka */
     int topic_index;
+    int low_priority;      /* 1 for the batch topic */
 } partition_ref;
 
 typedef struct partitions partitions;
@@ -26,6 +27,9 @@ typedef struct partitions partitions;
  * Attach the consumer handle (created with this object as its opaque) before polling. */
 partitions *partitions_new(size_t window);
 void partitions_attach(partitions *p, rd_kafka_t *rk);
+
+/* Names the topic whose messages are low priority (batch jobs); NULL/"" for none. */
+void partitions_set_low_priority_topic(partitions *p, const char *topic);
 void partitions_free(partitions *p);
 
 /* The rebalance callback to install with rd_kafka_conf_set_rebalance_cb; opaque must be
@@ -43,8 +47,9 @@ void partitions_done(partitions *p, const partition_ref *ref);
 
 /* Stores the committable offset of every partition that moved (auto-commit sends them),
  * pauses partitions whose window is full and resumes paused ones that drained below
- * half. `hold_all` pauses every partition (the consumer holds as many jobs as it will). */
-void partitions_sync(partitions *p, int hold_all);
+ * half. `hold_all` pauses every partition (the consumer holds as many jobs as it will);
+ * `hold_low` pauses the low-priority topic's partitions only (enough batch work held). */
+void partitions_sync(partitions *p, int hold_all, int hold_low);
 
 /* Stores every committable offset and commits synchronously (drain, shutdown). */
 void partitions_commit_now(partitions *p);

@@ -45,7 +45,7 @@ typedef struct job {
 struct model_state {
     char *id;
     q_model_rate rate;
-    job *head, *tail;
+    job *head[2], *tail[2];        /* [0] interactive, [1] batch (low priority) */
     double blocked_until;          /* monotonic: rate-limit wait */
     model_state *next;
 };
@@ -64,7 +64,8 @@ struct pipeline {
     const q_model_routes *routes;
     model_state *models;
     job *all;                      /* every job held */
-    size_t held;
+    size_t held, held_low;
+    size_t low_in_flight;
     job **timers;                  /* min-heap on not_before */
     size_t n_timers, cap_timers;
     job **settle;
@@ -198,6 +199,8 @@ static void job_free(pipeline *pl, job *j)
     if (j->all_next)
         j->all_next->all_prev = j->all_prev;
     pl->held--;
+    if (j->ref.low_priority)
+        pl->held_low--;
     job_work_free(&j->work);
     invoke_result_free(&j->result);
     free(j->body);
@@ -229,12 +232,19 @@ size_t pipeline_held(const pipeline *pl)
     return pl->held;
 }
 
+size_t pipeline_held_low(const pipeline *pl)
+{
+    return pl->held_low;
+}
+
 const pipeline_stats *pipeline_get_stats(const pipeline *pl)
 {
     return &pl->stats;
 }
 
 /* --- queues and timers ------------------------------------------------------------------ */
+
+static int timer_push(pipeline *pl, job *j);
 
 static model_state *current_model(pipeline *pl, job *j)
 {
@@ -244,21 +254,25 @@ static model_state *current_model(pipeline *pl, job *j)
 static void enqueue(pipeline *pl, job *j, int front)
 {
     model_state *m = current_model(pl, j);
+    int q = j->ref.low_priority;
 
-    if (!m) /* out of memory: keep it on the timer heap instead of losing it */
+    if (!m) { /* out of memory: try again in a second rather than lose it */
+        j->not_before = mono_now() + 1;
+        timer_push(pl, j);
         return;
+    }
     j->next = NULL;
     if (front) {
-        j->next = m->head;
-        m->head = j;
-        if (!m->tail)
-            m->tail = j;
+        j->next = m->head[q];
+        m->head[q] = j;
+        if (!m->tail[q])
+            m->tail[q] = j;
     } else {
-        if (m->tail)
-            m->tail->next = j;
+        if (m->tail[q])
+            m->tail[q]->next = j;
         else
-            m->head = j;
-        m->tail = j;
+            m->head[q] = j;
+        m->tail[q] = j;
     }
 }
 
@@ -490,6 +504,8 @@ int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *re
             pl->all->all_prev = j;
         pl->all = j;
         pl->held++;
+        if (j->ref.low_priority)
+            pl->held_low++;
         j->deadline = (time_t)j->work.created_at_epoch + pl->cfg.deadline_seconds;
         j->n_route = q_model_routes_for(pl->routes, j->work.model, j->route);
         j->est_tokens =
@@ -540,6 +556,8 @@ static void on_result(pipeline *pl, job *j, invoke_result *r)
     long delay;
 
     j->in_flight = 0;
+    if (j->ref.low_priority)
+        pl->low_in_flight--;
     if (m && (r->ok || e->retry == Q_RETRY_THROTTLED || e->http_status))
         q_model_rate_on_response(&m->rate, now, !r->ok && e->retry == Q_RETRY_THROTTLED);
     if (r->ok) {
@@ -604,59 +622,74 @@ static void on_done(void *call_ctx, invoke_result *r, void *run_ctx)
     on_result(run_ctx, call_ctx, r);
 }
 
+static job *pop_head(model_state *m, int q)
+{
+    job *j = m->head[q];
+
+    m->head[q] = j->next;
+    if (!m->head[q])
+        m->tail[q] = NULL;
+    return j;
+}
+
+/* Starts calls for one model's queue q until it is empty, the model's rate limit says
+ * wait, or the in-flight limits are reached. */
+static void dispatch_queue(pipeline *pl, model_state *m, int q, double now, time_t wall)
+{
+    while (m->head[q] && invoker_in_flight(pl->inv) < pl->cfg.max_in_flight &&
+           (q == 0 || pl->low_in_flight < pl->cfg.max_low_in_flight)) {
+        job *j = m->head[q];
+        invoke_result fail;
+        long wait;
+
+        if (wall >= j->deadline) {
+            pop_head(m, q);
+            finish_failed(pl, j, "expired", "DEADLINE_EXCEEDED",
+                          "the job reached its deadline while waiting to be sent");
+            continue;
+        }
+        wait = now < m->blocked_until ? (long)((m->blocked_until - now) * 1000.0) + 1
+                                       : q_model_rate_acquire(&m->rate, now, j->est_tokens);
+        if (wait > 0) {
+            if (now >= m->blocked_until)
+                m->blocked_until = now + (double)wait / 1000.0;
+            /* The model is being throttled and would hold this job back: a job that has
+             * a fallback goes there now instead of queueing behind it. */
+            if (wait >= pl->cfg.fallback_wait_ms && m->rate.enabled &&
+                j->route_index + 1 < j->n_route) {
+                pop_head(m, q);
+                q_log(Q_LOG_INFO, "job.fallback",
+                      json_pack("{s:s,s:s,s:s,s:s}", "job_id", j->id, "from",
+                                j->route[j->route_index], "to", j->route[j->route_index + 1],
+                                "reason", "rate_limited"));
+                j->route_index++;
+                j->route_failures = 0;
+                enqueue(pl, j, 0);
+                continue;
+            }
+            return;
+        }
+        pop_head(m, q);
+        j->attempts++;
+        j->in_flight = 1;
+        if (j->ref.low_priority)
+            pl->low_in_flight++;
+        if (invoker_start(pl->inv, j->route[j->route_index], j->body, j, &fail) != 0) {
+            on_result(pl, j, &fail);
+            invoke_result_free(&fail);
+        }
+    }
+}
+
 static void dispatch(pipeline *pl)
 {
     double now = mono_now();
     time_t wall = time(NULL);
 
-    for (model_state *m = pl->models; m; m = m->next) {
-        while (m->head && invoker_in_flight(pl->inv) < pl->cfg.max_in_flight) {
-            job *j = m->head;
-            invoke_result fail;
-            long wait;
-
-            if (wall >= j->deadline) {
-                m->head = j->next;
-                if (!m->head)
-                    m->tail = NULL;
-                finish_failed(pl, j, "expired", "DEADLINE_EXCEEDED",
-                              "the job reached its deadline while waiting to be sent");
-                continue;
-            }
-            wait = now < m->blocked_until ? (long)((m->blocked_until - now) * 1000.0) + 1
-                                           : q_model_rate_acquire(&m->rate, now, j->est_tokens);
-            if (wait > 0) {
-                if (now >= m->blocked_until)
-                    m->blocked_until = now + (double)wait / 1000.0;
-                /* The model is being throttled and would hold this job back: a job that
-                 * has a fallback goes there now instead of queueing behind it. */
-                if (wait >= pl->cfg.fallback_wait_ms && m->rate.enabled &&
-                    j->route_index + 1 < j->n_route) {
-                    m->head = j->next;
-                    if (!m->head)
-                        m->tail = NULL;
-                    q_log(Q_LOG_INFO, "job.fallback",
-                          json_pack("{s:s,s:s,s:s,s:s}", "job_id", j->id, "from",
-                                    j->route[j->route_index], "to", j->route[j->route_index + 1],
-                                    "reason", "rate_limited"));
-                    j->route_index++;
-                    j->route_failures = 0;
-                    enqueue(pl, j, 0);
-                    continue;
-                }
-                break;
-            }
-            m->head = j->next;
-            if (!m->head)
-                m->tail = NULL;
-            j->attempts++;
-            j->in_flight = 1;
-            if (invoker_start(pl->inv, j->route[j->route_index], j->body, j, &fail) != 0) {
-                on_result(pl, j, &fail);
-                invoke_result_free(&fail);
-            }
-        }
-    }
+    /* every model's interactive queue before any batch queue */
+    for (int q = 0; q < 2; q++)
+        for (model_state *m = pl->models; m; m = m->next)
+            dispatch_queue(pl, m, q, now, wall);
 }
 
 static void fire_timers(pipeline *pl)
@@ -696,7 +729,7 @@ int pipeline_idle_ms(const pipeline *pl, int cap_ms)
     if (pl->n_timers && pl->timers[0]->not_before < next)
         next = pl->timers[0]->not_before;
     for (const model_state *m = pl->models; m; m = m->next)
-        if (m->head && m->blocked_until < next)
+        if ((m->head[0] || m->head[1]) && m->blocked_until < next)
             next = m->blocked_until > now ? m->blocked_until : now;
     if (pl->n_settle) {
         double due = pl->settle_first + (double)pl->cfg.settle_delay_ms / 1000.0;
@@ -734,7 +767,7 @@ static long release(pipeline *pl, int include_in_flight)
     if (released >= 0 && !include_in_flight) {
         /* Their messages stay uncommitted, so whoever owns the partition next gets them. */
         for (model_state *m = pl->models; m; m = m->next)
-            m->head = m->tail = NULL;
+            m->head[0] = m->tail[0] = m->head[1] = m->tail[1] = NULL;
         pl->n_timers = 0;
         for (size_t i = 0; i < n; i++)
             job_free(pl, victims[i]);

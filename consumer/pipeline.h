@@ -4,7 +4,8 @@
  *                   ^                                  |
  *                   +---- retry timer (backoff) <------+-> failure -> settle batch
  *
- * Per model (each id on a job's fallback route) a FIFO queue and a q_model_rate decide
+ * Per model (each id on a job's fallback route) two FIFO queues (interactive first, then
+ * batch jobs, which may use at most max_low_in_flight calls) and a q_model_rate decide
  * when a call may go; the invoker keeps up to max_in_flight calls open; finished jobs
  * are settled in batches (one transaction each) and only then is their Kafka message
  * marked done. Retry policy (documented in the README):
@@ -33,6 +34,7 @@ typedef struct {
     const char *owner;
     const char *system_prompt;
     size_t max_in_flight;
+    size_t max_low_in_flight;     /* calls open for batch jobs at most (rest kept for interactive) */
     int max_attempts;
     int max_bounded_attempts;
     int fallback_after;
@@ -68,8 +70,9 @@ int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *re
 void pipeline_step(pipeline *pl, int wait_ms);
 
 /* Jobs held: claimed and not yet settled (queued, waiting to retry, in flight, or
- * waiting in a settle batch). */
+ * waiting in a settle batch); the second counts batch (low-priority) jobs only. */
 size_t pipeline_held(const pipeline *pl);
+size_t pipeline_held_low(const pipeline *pl);
 
 /* Settles everything waiting to be settled now. Returns 0, or -1 on a database error. */
 int pipeline_flush(pipeline *pl);

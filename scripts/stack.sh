@@ -72,6 +72,7 @@ done
 
 TOPIC=$QUARRY_KAFKA_TOPIC
 DLQ_TOPIC=$QUARRY_KAFKA_DLQ_TOPIC
+BATCH_TOPIC=$QUARRY_KAFKA_BATCH_TOPIC
 PARTITIONS=$QUARRY_KAFKA_PARTITIONS
 GROUP=$QUARRY_KAFKA_GROUP
 
@@ -472,18 +473,18 @@ up_topics() {
   running kafka >/dev/null || die "topics: kafka is not running (scripts/stack.sh up kafka)"
   # Creating topics costs a JVM start each: skip when this Kafka data dir already has them.
   local marker="$KAFKA_DIR/topics.created" want t
-  want="$(kafka_cluster_id) $TOPIC $DLQ_TOPIC $PARTITIONS"
+  want="$(kafka_cluster_id) $TOPIC $DLQ_TOPIC $BATCH_TOPIC $PARTITIONS"
   if [[ -f $marker && $(<"$marker") == "$want" ]]; then
-    say "topics: $TOPIC, $DLQ_TOPIC already created"
+    say "topics: $TOPIC, $DLQ_TOPIC, $BATCH_TOPIC already created"
     return 0
   fi
-  for t in "$TOPIC" "$DLQ_TOPIC"; do
+  for t in "$TOPIC" "$DLQ_TOPIC" "$BATCH_TOPIC"; do
     kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BROKERS" \
       --create --if-not-exists --topic "$t" --partitions "$PARTITIONS" --replication-factor 1 \
       >>"$LOGS/topics.log" 2>&1 || { tail -n 20 "$LOGS/topics.log" >&2; die "topics: creating $t failed"; }
   done
   printf '%s\n' "$want" >"$marker"
-  say "topics: $TOPIC, $DLQ_TOPIC ($PARTITIONS partitions) created"
+  say "topics: $TOPIC, $DLQ_TOPIC, $BATCH_TOPIC ($PARTITIONS partitions) created"
 }
 
 # --- migrate ---------------------------------------------------------------------------------
@@ -618,6 +619,7 @@ write_env() {
     say "export QUARRY_KAFKA_BROKERS=$(q "$KAFKA_BROKERS")"
     say "export QUARRY_KAFKA_TOPIC=$(q "$TOPIC")"
     say "export QUARRY_KAFKA_DLQ_TOPIC=$(q "$DLQ_TOPIC")"
+    say "export QUARRY_KAFKA_BATCH_TOPIC=$(q "$BATCH_TOPIC")"
     say "export QUARRY_KAFKA_GROUP=$(q "$GROUP")"
     say "export QUARRY_URL=$(q "$INTAKE_URL")"
     say "export QUARRY_EMULATOR_URL=$(q "$EMULATOR_URL")"
@@ -656,8 +658,8 @@ status_line() {
   case $c in
     topics)
       local marker="$KAFKA_DIR/topics.created"
-      if [[ -f $marker && $(<"$marker") == "$(kafka_cluster_id) $TOPIC $DLQ_TOPIC $PARTITIONS" ]]; then
-        printf '  %-9s created   %s, %s (%s partitions)\n' topics "$TOPIC" "$DLQ_TOPIC" "$PARTITIONS"
+      if [[ -f $marker && $(<"$marker") == "$(kafka_cluster_id) $TOPIC $DLQ_TOPIC $BATCH_TOPIC $PARTITIONS" ]]; then
+        printf '  %-9s created   %s, %s, %s (%s partitions)\n' topics "$TOPIC" "$DLQ_TOPIC" "$BATCH_TOPIC" "$PARTITIONS"
       else
         printf '  %-9s pending\n' topics
       fi ;;

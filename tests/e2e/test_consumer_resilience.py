@@ -267,6 +267,44 @@ class ConsumerResilience(unittest.TestCase):
         self.assertGreaterEqual(by_fallback, 8)
         self.assert_counted_once(ids)
 
+    def test_interactive_questions_are_not_starved_by_a_batch_backlog(self):
+        batch_topic = ENV.get("QUARRY_KAFKA_BATCH_TOPIC")
+        if not batch_topic:
+            self.skipTest("the stack has no batch topic")
+        emulator("POST", "/_emulator/config", {"latency_ms": 1000})
+        (key_id,) = sql("SELECT id FROM api_keys WHERE key_sha256 = decode(:'p1', 'hex')",
+                        key_hash(self.key))[0]
+        # 4,000 batch jobs straight into the table and onto the batch topic.
+        rows = sql("INSERT INTO jobs (id, api_key_id, question, model, max_tokens)"
+                   " SELECT gen_random_uuid(), :'p1'::bigint, 'batch question ' || g,"
+                   " 'anthropic.claude-3-haiku-20240307-v1:0', 32 FROM generate_series(1, 4000) g"
+                   " RETURNING id, (extract(epoch FROM created_at) * 1000)::bigint", key_id)
+        lines = "".join(json.dumps({"v": 1, "id": r[0], "api_key_id": int(key_id),
+                                    "model": "anthropic.claude-3-haiku-20240307-v1:0",
+                                    "created_at_ms": int(r[1])}) + "\n" for r in rows)
+        libs = os.path.join(REPO, ".cache", "kafka", "libs", "*")
+        subprocess.run(["java", "-cp", libs, "kafka.tools.ConsoleProducer", "--bootstrap-server",
+                        ENV["QUARRY_KAFKA_BROKERS"], "--topic", batch_topic], input=lines,
+                       text=True, check=True, capture_output=True, timeout=120)
+        deadline = time.time() + 30
+        while time.time() < deadline and int(sql(
+                "SELECT count(*) FROM jobs WHERE api_key_id = :'p1' AND status <> 'queued'",
+                key_id)[0][0]) < 300:
+            time.sleep(0.2)
+        # The consumer is now busy with the batch: interactive questions still go at once.
+        started = time.time()
+        ids = self.submit(5, "interactive")
+        wait_terminal(self.key, ids, timeout=60)
+        interactive_seconds = time.time() - started
+        (left,) = sql("SELECT count(*) FROM jobs WHERE api_key_id = :'p1' AND finished_at IS NULL",
+                      key_id)
+        self.assertLess(interactive_seconds, 4.0,
+                        f"interactive questions took {interactive_seconds:.1f}s behind the batch")
+        self.assertGreater(int(left[0]), 0, "the batch was still running meanwhile")
+        batch_ids = [r[0] for r in rows]
+        wait_terminal(self.key, batch_ids, timeout=180)
+        self.assert_counted_once(batch_ids + ids)
+
     def test_injected_faults_every_job_ends_terminal_and_counted_once(self):
         faults = {"error_rates": {"ServiceUnavailableException": 0.1,
                                   "InternalServerException": 0.05,
