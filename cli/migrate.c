@@ -43,26 +43,6 @@ static int by_version(const void *a, const void *b)
     return ((const migration *)a)->version - ((const migration *)b)->version;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    q_buf b;
-    char chunk[8192];
-    size_t n;
-
-    if (!f)
-        return NULL;
-    q_buf_init(&b, MAX_MIGRATION_BYTES);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (q_buf_add(&b, chunk, n) != Q_BUF_OK) {
-            q_buf_free(&b);
-            fclose(f);
-            return NULL;
-        }
-    fclose(f);
-    return q_buf_take(&b);
-}
-
 static void free_migrations(migration *m, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -97,7 +77,7 @@ static int load_migrations(const char *dir, migration **out)
         list[n].version = atoi(e->d_name);
         snprintf(list[n].name, sizeof(list[n].name), "%s", e->d_name);
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        list[n].sql = read_file(path);
+        list[n].sql = q_buf_read_file(path, MAX_MIGRATION_BYTES);
         n++;
         if (!list[n - 1].sql) {
             fprintf(stderr, "quarry migrate: could not read %s\n", path);

@@ -73,26 +73,6 @@ static long fetch(const char *method, const char *url, struct curl_slist *header
     return status;
 }
 
-static char *read_text_file(const char *path, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    q_buf b;
-    char chunk[4096];
-    size_t n;
-
-    if (!f)
-        return NULL;
-    q_buf_init(&b, cap);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (q_buf_add(&b, chunk, n) != Q_BUF_OK) {
-            q_buf_free(&b);
-            fclose(f);
-            return NULL;
-        }
-    fclose(f);
-    return q_buf_take(&b);
-}
-
 static int from_files(q_aws_creds *out)
 {
     const char *home = q_env_str("HOME", "/root");
@@ -102,14 +82,14 @@ static int from_files(q_aws_creds *out)
     int rc = 1;
 
     snprintf(path, sizeof(path), "%s/.aws/credentials", home);
-    text = read_text_file(q_env_str("AWS_SHARED_CREDENTIALS_FILE", path), 1 << 20);
+    text = q_buf_read_file(q_env_str("AWS_SHARED_CREDENTIALS_FILE", path), 1 << 20);
     if (text) {
         rc = q_aws_creds_from_ini(text, profile, 0, out);
         free(text);
     }
     if (rc != 0) {
         snprintf(path, sizeof(path), "%s/.aws/config", home);
-        text = read_text_file(q_env_str("AWS_CONFIG_FILE", path), 1 << 20);
+        text = q_buf_read_file(q_env_str("AWS_CONFIG_FILE", path), 1 << 20);
         if (text) {
             rc = q_aws_creds_from_ini(text, profile, 1, out);
             free(text);
@@ -163,7 +143,7 @@ static int from_container(q_aws_creds *out, char *err, size_t err_size)
         goto out;
     }
     if (token_file) {
-        file_token = read_text_file(token_file, 16 * 1024);
+        file_token = q_buf_read_file(token_file, 16 * 1024);
         if (file_token)
             file_token[strcspn(file_token, "\r\n")] = '\0';
         token = file_token;
@@ -188,8 +168,8 @@ out:
 
 static int on_ec2(void)
 {
-    char *vendor = read_text_file("/sys/class/dmi/id/sys_vendor", 256);
-    char *uuid = read_text_file("/sys/hypervisor/uuid", 256);
+    char *vendor = q_buf_read_file("/sys/class/dmi/id/sys_vendor", 256);
+    char *uuid = q_buf_read_file("/sys/hypervisor/uuid", 256);
     int yes = (vendor && strncmp(vendor, "Amazon EC2", 10) == 0) ||
               (uuid && strncasecmp(uuid, "ec2", 3) == 0);
 

@@ -111,3 +111,25 @@ char *q_buf_take(q_buf *b)
     b->len = b->alloc = 0;
     return p;
 }
+
+char *q_buf_read_file(const char *path, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    q_buf b;
+    char chunk[8192];
+    size_t n;
+    int failed = 0;
+
+    if (!f)
+        return NULL;
+    q_buf_init(&b, cap);
+    while (!failed && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        failed = q_buf_add(&b, chunk, n) != Q_BUF_OK;
+    failed |= ferror(f);
+    fclose(f);
+    if (failed) {
+        q_buf_free(&b);
+        return NULL;
+    }
+    return q_buf_take(&b);
+}

@@ -31,4 +31,8 @@ const char *q_buf_cstr(const q_buf *b);
  * an empty, never-allocated buffer gives a fresh "" (NULL only when out of memory). */
 char *q_buf_take(q_buf *b);
 
+/* Reads a whole file into a NUL-terminated malloc'd string (free() it). Returns NULL when
+ * the file cannot be opened or read, or holds more than `cap` bytes. */
+char *q_buf_read_file(const char *path, size_t cap);
+
 #endif

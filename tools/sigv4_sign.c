@@ -19,10 +19,7 @@ int main(int argc, char **argv)
     q_sigv4_request req;
     q_aws_credentials creds;
     q_sigv4_result res = {0};
-    q_buf body;
-    char chunk[4096], *path = NULL, *query;
-    FILE *f;
-    size_t got;
+    char *body = NULL, *path = NULL, *query;
     int rc = 1;
 
     if (argc < 7 || argc - 7 > 32) {
@@ -30,15 +27,11 @@ int main(int argc, char **argv)
                         "NAME:VALUE...\n");
         return 2;
     }
-    q_buf_init(&body, 16 * 1024 * 1024);
-    f = fopen(argv[6], "rb");
-    if (!f) {
-        fprintf(stderr, "sigv4_sign: could not open %s\n", argv[6]);
+    body = q_buf_read_file(argv[6], 16 * 1024 * 1024);
+    if (!body) {
+        fprintf(stderr, "sigv4_sign: could not read %s\n", argv[6]);
         goto out;
     }
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        q_buf_add(&body, chunk, got);
-    fclose(f);
     for (int i = 7; i < argc; i++) {
         char *colon = strchr(argv[i], ':');
         if (!colon) {
@@ -55,7 +48,7 @@ int main(int argc, char **argv)
     if (query)
         *query++ = '\0';
     req = (q_sigv4_request){.method = argv[1], .path = path, .query = query, .headers = headers,
-                            .n_headers = n, .body = q_buf_cstr(&body), .body_len = body.len};
+                            .n_headers = n, .body = body, .body_len = strlen(body)};
     creds = (q_aws_credentials){getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
                                 getenv("AWS_SESSION_TOKEN")};
     if (!creds.access_key_id || !creds.secret_access_key) {
@@ -70,7 +63,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     q_sigv4_result_free(&res);
-    q_buf_free(&body);
+    free(body);
     free(path);
     return rc;
 }
