@@ -1,0 +1,41 @@
+/* injection.h - prompt-injection screening of question texts (issue 3).
+ *
+ * The screen normalises the text first (case, Unicode compatibility forms and common
+ * look-alike letters, zero-width characters, spacing and punctuation tricks, simple
+ * leetspeak, base64-wrapped text), then looks for instruction override, persona/role
+ * switch, system-prompt or secret extraction, "developer/DAN mode" and fake delimiters
+ * or role tags, in English, German, French, Spanish, Italian, Portuguese and Dutch (core
+ * phrases also in Russian, Polish and Croatian). It never looks at length alone.
+ * docs/injection.md explains the design, the measured recall and false-positive rates,
+ * and the known weaknesses.
+ *
+ * Pure and thread-safe: no I/O, no heap allocation, no global mutable state (the
+ * lexicon's read-only hash index is built once on first use, under pthread_once). One
+ * pass, O(n) in the input, with at most about 18 KiB of stack. */
+#ifndef QUARRY_INJECTION_H
+#define QUARRY_INJECTION_H
+
+#include <stddef.h>
+
+typedef enum {
+    Q_INJECTION_NONE = 0,
+    Q_INJECTION_INSTRUCTION_OVERRIDE,   /* "ignore all previous instructions" */
+    Q_INJECTION_PERSONA_SWITCH,         /* "you are now DAN", "developer mode", role-play jailbreaks */
+    Q_INJECTION_PROMPT_EXTRACTION,      /* "print your system prompt", secrets, API keys */
+    Q_INJECTION_FAKE_DELIMITER          /* "</system>", "### Instruction:", "[INST]", role tags */
+} q_injection_kind;
+
+typedef struct {
+    q_injection_kind kind;   /* Q_INJECTION_NONE when the text looks like an ordinary question */
+    const char *reason;      /* static stable code: "none", "instruction_override",
+                                "persona_switch", "prompt_extraction", "fake_delimiter" */
+    int score;               /* 0..100, for logs and reports; flagged (kind != NONE) exactly
+                                when score >= 50 */
+} q_injection_result;
+
+/* Screens `len` bytes of UTF-8 `text`. Always fills *out; never fails. Any bytes are
+ * accepted (invalid UTF-8 and NUL included); text == NULL is read as the empty text.
+ * `reason` points to static storage. */
+void q_injection_screen(const char *text, size_t len, q_injection_result *out);
+
+#endif
