@@ -12,7 +12,9 @@
 # Settings (environment, with defaults):
 #   QUARRY_RUN_DIR   <repo>/.run     data, pid files (<name>.pid), logs/<name>.log, env
 #   QUARRY_BIN_DIR   <repo>/build    quarry-intake, quarry-consumer, quarry-emulator, quarry
-#   QUARRY_PG_PORT 55432  QUARRY_KAFKA_PORT 19092  QUARRY_KAFKA_CONTROLLER_PORT 19093
+#   (all default ports sit below Linux's ephemeral range, 32768-60999, so an outgoing
+#   connection's source port can never take one of them)
+#   QUARRY_PG_PORT 15432  QUARRY_KAFKA_PORT 19092  QUARRY_KAFKA_CONTROLLER_PORT 19093
 #   QUARRY_EMULATOR_PORT 8090  QUARRY_INTAKE_PORT 8080
 #   QUARRY_STACK_TIMEOUT 60 (seconds to wait for a component to get ready; Kafka gets twice that)
 #   QUARRY_STOP_TIMEOUT 20  (seconds between SIGTERM and SIGKILL)
@@ -59,7 +61,7 @@ abspath() { realpath -m -- "$1"; }
 RUN=$(abspath "${QUARRY_RUN_DIR:-$REPO/.run}")
 BIN=$(abspath "${QUARRY_BIN_DIR:-$REPO/build}")
 LOGS="$RUN/logs"
-PG_PORT=${QUARRY_PG_PORT:-55432}
+PG_PORT=${QUARRY_PG_PORT:-15432}
 KAFKA_PORT=${QUARRY_KAFKA_PORT:-19092}
 CTRL_PORT=${QUARRY_KAFKA_CONTROLLER_PORT:-19093}
 EMU_PORT=${QUARRY_EMULATOR_PORT:-8090}

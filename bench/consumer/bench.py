@@ -30,7 +30,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 RUN_DIR = os.path.join(REPO, ".run-bench")
-PORTS = {"QUARRY_PG_PORT": "55490", "QUARRY_KAFKA_PORT": "19290",
+PORTS = {"QUARRY_PG_PORT": "15490", "QUARRY_KAFKA_PORT": "19290",
          "QUARRY_KAFKA_CONTROLLER_PORT": "19291", "QUARRY_EMULATOR_PORT": "18290",
          "QUARRY_INTAKE_PORT": "18291"}
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
