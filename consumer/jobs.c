@@ -231,7 +231,10 @@ int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t
         "   stop_reason text, answered_model text, input_tokens int, output_tokens int,"
         "   cache_read_tokens int, cache_write_tokens int, model_latency_ms int,"
         "   cost_usd numeric, bedrock_request_id text, error_code text, error_message text)"
-        " WHERE j.id = v.id AND j.status = 'running' AND j.lease_owner = $2"
+        /* lease_owner is set only while a job runs (0006 checks it), so it alone proves
+         * our claim; naming status too lets the planner pick the partial index on running
+         * jobs from stale statistics and re-scan the JSON once per running job */
+        " WHERE j.id = v.id AND j.lease_owner = $2"
         " RETURNING j.id",
         2, NULL, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "settle jobs"))
@@ -255,8 +258,8 @@ int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t
     PQclear(res);
     settled_ids = q_buf_take(&ids);
     params[0] = settled_ids;
-    res = PQexecParams(conn, "SELECT quarry_job_settled(id) FROM unnest($1::uuid[]) AS id", 1,
-                       NULL, params, NULL, NULL, 0);
+    res = PQexecParams(conn, "SELECT quarry_jobs_settled($1::uuid[])", 1, NULL, params, NULL,
+                       NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "account settled jobs"))
         goto rollback;
     if (q_db_exec(conn, "COMMIT") != 0)

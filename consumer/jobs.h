@@ -3,8 +3,8 @@
  * expired) together with their money, and record dead letters.
  *
  * Only a job we hold (status running, lease_owner = us) can be settled; settling moves
- * it to a terminal state and calls quarry_job_settled() (migration 0002) in the same
- * transaction, so a job's usage and cost are counted exactly once however often its
+ * it to a terminal state and calls quarry_jobs_settled() (migrations 0002, 0006) in the
+ * same transaction, so a job's usage and cost are counted exactly once however often its
  * message is delivered. */
 #ifndef QUARRY_CONSUMER_JOBS_H
 #define QUARRY_CONSUMER_JOBS_H

@@ -209,13 +209,14 @@ static void log_stats(const pipeline *pl, const invoker *inv, const partitions *
     const pipeline_stats *st = pipeline_get_stats(pl);
 
     q_log(Q_LOG_INFO, "consumer.stats",
-          json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "in_flight",
+          json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "in_flight",
                     (json_int_t)invoker_in_flight(inv), "held", (json_int_t)pipeline_held(pl),
                     "offsets_in_flight", (json_int_t)partitions_in_flight(parts), "claimed",
                     (json_int_t)st->claimed, "succeeded", (json_int_t)st->succeeded, "failed",
                     (json_int_t)st->failed, "expired", (json_int_t)st->expired, "skipped",
                     (json_int_t)st->skipped, "retries", (json_int_t)st->retries, "throttled",
-                    (json_int_t)st->throttled, "settle_batches", (json_int_t)st->settle_batches));
+                    (json_int_t)st->throttled, "settle_batches", (json_int_t)st->settle_batches,
+                    "claim_ms", (json_int_t)st->claim_ms, "settle_ms", (json_int_t)st->settle_ms));
 }
 
 /* --check-credentials: resolves the target and the credentials exactly as the daemon

@@ -414,7 +414,11 @@ int pipeline_flush(pipeline *pl)
             s[i].error_message = j->error_message;
         }
     }
-    settled = jobs_settle_batch(pl->conn, pl->cfg.owner, s, pl->n_settle);
+    {
+        double t0 = mono_now();
+        settled = jobs_settle_batch(pl->conn, pl->cfg.owner, s, pl->n_settle);
+        pl->stats.settle_ms += (mono_now() - t0) * 1000.0;
+    }
     if (settled < 0) {
         long delay = q_backoff_full_jitter_ms(pl->db_failures++, 200, 5000, next_random01(pl));
 
@@ -470,7 +474,11 @@ int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *re
         return -1;
     for (size_t i = 0; i < n; i++)
         claims[i].id = ids[i];
-    if (jobs_claim_batch(pl->conn, pl->cfg.owner, pl->cfg.lease_seconds, claims, n) != 0) {
+    double t0 = mono_now();
+    int claimed = jobs_claim_batch(pl->conn, pl->cfg.owner, pl->cfg.lease_seconds, claims, n);
+
+    pl->stats.claim_ms += (mono_now() - t0) * 1000.0;
+    if (claimed != 0) {
         q_db_ensure(pl->conn);
         free(claims);
         return -1;

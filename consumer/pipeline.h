@@ -52,6 +52,7 @@ typedef struct pipeline pipeline;
 typedef struct {
     unsigned long long claimed, succeeded, failed, expired, skipped, retries, throttled,
         lease_lost, settle_batches;
+    double claim_ms, settle_ms;   /* wall time the loop spent waiting on these statements */
 } pipeline_stats;
 
 /* The pipeline borrows every pointer; they must outlive it. NULL when out of memory or

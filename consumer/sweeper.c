@@ -59,7 +59,7 @@ static long expire_overdue(sweeper *s)
     if (n > 0) {
         const char *ids[1] = {PQgetvalue(res, 0, 1)};
         PGresult *settled = PQexecParams(s->conn,
-                                         "SELECT quarry_job_settled(id) FROM unnest($1::uuid[]) id",
+                                         "SELECT quarry_jobs_settled($1::uuid[])",
                                          1, NULL, ids, NULL, NULL, 0);
         if (!q_db_check(settled, PGRES_TUPLES_OK, "settle expired jobs"))
             n = -1;
