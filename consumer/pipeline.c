@@ -736,9 +736,15 @@ int pipeline_idle_ms(const pipeline *pl, int cap_ms)
 
     if (pl->n_timers && pl->timers[0]->not_before < next)
         next = pl->timers[0]->not_before;
-    for (const model_state *m = pl->models; m; m = m->next)
-        if ((m->head[0] || m->head[1]) && m->blocked_until < next)
-            next = m->blocked_until > now ? m->blocked_until : now;
+    /* A queued job is due only if it could be sent: at the in-flight limit the next
+     * event is a finished call, which wakes the loop by itself (no busy waiting). */
+    if (invoker_in_flight(pl->inv) < pl->cfg.max_in_flight)
+        for (const model_state *m = pl->models; m; m = m->next) {
+            int sendable = m->head[0] ||
+                           (m->head[1] && pl->low_in_flight < pl->cfg.max_low_in_flight);
+            if (sendable && m->blocked_until < next)
+                next = m->blocked_until > now ? m->blocked_until : now;
+        }
     if (pl->n_settle) {
         double due = pl->settle_first + (double)pl->cfg.settle_delay_ms / 1000.0;
         if (due < next)
