@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "messages.h"
 #include "schema.h"
 
 /* Sets a Coral constraint error: "1 validation error detected: <detail>". */
@@ -83,16 +84,14 @@ static int read_blocks(const json_t *blocks, const char *path, q_buf *text, size
     return 0;
 }
 
-static int check_messages(const json_t *messages, emu_prompt *out, size_t *bytes,
-                          emu_error *err)
+/* messages_syntax's check, in Coral's wording. */
+static int check_messages(const json_t *messages, emu_error *err)
 {
-    size_t i, n, last_user;
+    size_t i;
     json_t *msg;
     char path[64], buf[EMU_ECHO_MAX + 4];
-    q_buf question;
     int rc = -1;
 
-    q_buf_init(&question, EMU_MAX_BODY);
     if (!messages) {
         constraint(err, "Value null at 'messages' failed to satisfy constraint: Member must "
                         "not be null");
@@ -100,13 +99,6 @@ static int check_messages(const json_t *messages, emu_prompt *out, size_t *bytes
     }
     if (shape(messages, JSON_ARRAY, "messages", err))
         goto out;
-    n = last_user = json_array_size(messages);
-    if (n == 0) {
-        emu_error_set(err, 400, "ValidationException",
-                      "A conversation must start with a user message. Try again with a "
-                      "conversation that starts with a user message.");
-        goto out;
-    }
     json_array_foreach(messages, i, msg) {
         const json_t *role;
 
@@ -120,44 +112,28 @@ static int check_messages(const json_t *messages, emu_prompt *out, size_t *bytes
                        i + 1, role ? "content" : "role");
             goto out;
         }
-        if (!json_is_string(role) || (strcmp(json_string_value(role), "user") != 0 &&
-                                      strcmp(json_string_value(role), "assistant") != 0)) {
-            if (!json_is_string(role)) {
-                shape(role, JSON_STRING, path, err);
-                goto out;
-            }
+        if (shape(role, JSON_STRING, path, err))
+            goto out;
+        if (strcmp(json_string_value(role), "user") != 0 &&
+            strcmp(json_string_value(role), "assistant") != 0) {
             constraint(err, "Value '%s' at 'messages.%zu.member.role' failed to satisfy "
                             "constraint: Member must satisfy enum value set: [user, assistant]",
                        emu_schema_echo(json_string_value(role), buf), i + 1);
             goto out;
         }
-        if (strcmp(json_string_value(role), "user") == 0)
-            last_user = i;
-    }
-    if (strcmp(json_string_value(json_object_get(json_array_get(messages, 0), "role")),
-               "user") != 0) {
-        emu_error_set(err, 400, "ValidationException",
-                      "A conversation must start with a user message. Try again with a "
-                      "conversation that starts with a user message.");
-        goto out;
-    }
-    json_array_foreach(messages, i, msg) {
-        snprintf(path, sizeof(path), "messages.%zu.content", i);
-        if (read_blocks(json_object_get(msg, "content"), path,
-                        i == last_user ? &question : NULL, bytes, err))
-            goto out;
-    }
-    out->question_len = question.len;
-    out->question = q_buf_take(&question);
-    if (!out->question) {
-        emu_error_set(err, 500, "InternalServerException", "out of memory");
-        goto out;
     }
     rc = 0;
 out:
-    q_buf_free(&question);
     return rc;
 }
+
+/* Converse refuses blank text block by block (in read_blocks), not message by message. */
+static const emu_messages_syntax messages_syntax = {
+    .check = check_messages,
+    .content_path = {"messages.", ".content"},
+    .system_path = "system",
+    .require_text = 0,
+};
 
 /* A number within [lo, hi] at inferenceConfig.<name>. */
 static int check_range(const json_t *v, const char *name, double lo, double hi, emu_error *err)
@@ -235,7 +211,6 @@ int emu_converse_parse(const char *body, size_t body_len, const emu_model *m, em
                                                "promptVariables"};
     json_error_t jerr;
     json_t *root, *v;
-    size_t bytes = 0;
 
     memset(out, 0, sizeof(*out));
     root = out->root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -257,10 +232,7 @@ int emu_converse_parse(const char *body, size_t body_len, const emu_model *m, em
             goto fail;
         }
     }
-    if (check_messages(json_object_get(root, "messages"), out, &bytes, err))
-        goto fail;
-    v = json_object_get(root, "system");
-    if (v && read_blocks(v, "system", NULL, &bytes, err))
+    if (emu_messages_read(root, &messages_syntax, read_blocks, out, err))
         goto fail;
     if (check_inference(json_object_get(root, "inferenceConfig"), m, out, err))
         goto fail;
@@ -270,10 +242,6 @@ int emu_converse_parse(const char *body, size_t body_len, const emu_model *m, em
     v = json_object_get(root, "additionalModelResponseFieldPaths");
     if (v && shape(v, JSON_ARRAY, "additionalModelResponseFieldPaths", err))
         goto fail;
-    out->input_tokens =
-        emu_tokens(bytes) +
-        EMU_MESSAGE_OVERHEAD_TOKENS * (unsigned)json_array_size(json_object_get(root, "messages")) +
-        EMU_REQUEST_OVERHEAD_TOKENS;
     return 0;
 
 fail:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "messages.h"
 #include "schema.h"
 
 #define SCHEMA_VERSION "messages-v1"
@@ -47,78 +48,6 @@ static int read_blocks(const json_t *blocks, const char *path, q_buf *text, size
         }
     }
     return 0;
-}
-
-static int check_messages(const json_t *messages, emu_prompt *out, size_t *bytes,
-                          emu_error *err)
-{
-    static const char *const message_keys[] = {"role", "content"};
-    size_t i, n = json_array_size(messages), last_user = n;
-    json_t *msg;
-    char path[64], buf[EMU_ECHO_MAX + 4];
-    q_buf question;
-    int rc = -1;
-
-    q_buf_init(&question, EMU_MAX_BODY);
-    if (n == 0) {
-        emu_schema_malformed(err, "#/messages: expected minimum item count: 1, found: 0");
-        goto out;
-    }
-    json_array_foreach(messages, i, msg) {
-        const json_t *role;
-
-        snprintf(path, sizeof(path), "#/messages/%zu", i);
-        if (emu_schema_type(msg, JSON_OBJECT, "JSONObject", path, err) ||
-            emu_schema_keys(msg, message_keys, 2, path, err))
-            goto out;
-        role = json_object_get(msg, "role");
-        if (!role || !json_object_get(msg, "content")) {
-            emu_schema_malformed(err, "%s: required key [%s] not found", path,
-                                 role ? "content" : "role");
-            goto out;
-        }
-        if (!json_is_string(role) || (strcmp(json_string_value(role), "user") != 0 &&
-                                      strcmp(json_string_value(role), "assistant") != 0)) {
-            emu_schema_malformed(err, "%s/role: %s is not a valid enum value", path,
-                                 json_is_string(role)
-                                     ? emu_schema_echo(json_string_value(role), buf)
-                                     : emu_schema_type_name(role));
-            goto out;
-        }
-        if (strcmp(json_string_value(role), "user") == 0)
-            last_user = i;
-    }
-    if (strcmp(json_string_value(json_object_get(json_array_get(messages, 0), "role")),
-               "user") != 0) {
-        emu_error_set(err, 400, "ValidationException",
-                      "A conversation must start with a user message. Try again with a "
-                      "conversation that starts with a user message.");
-        goto out;
-    }
-    json_array_foreach(messages, i, msg) {
-        size_t before = *bytes;
-
-        snprintf(path, sizeof(path), "#/messages/%zu/content", i);
-        if (read_blocks(json_object_get(msg, "content"), path,
-                        i == last_user ? &question : NULL, bytes, err))
-            goto out;
-        if (*bytes == before && !(i + 1 == n && i != last_user)) {
-            emu_error_set(err, 400, "ValidationException",
-                          "messages: all messages must have non-empty content except for "
-                          "the optional final assistant message");
-            goto out;
-        }
-    }
-    out->question_len = question.len;
-    out->question = q_buf_take(&question);
-    if (!out->question) {
-        emu_error_set(err, 500, "InternalServerException", "out of memory");
-        goto out;
-    }
-    rc = 0;
-out:
-    q_buf_free(&question);
-    return rc;
 }
 
 static int check_inference(const json_t *cfg, const emu_model *m, emu_prompt *out,
@@ -167,7 +96,6 @@ int emu_nova_parse(const char *body, size_t body_len, const emu_model *m, emu_pr
                                        "inferenceConfig"};
     json_error_t jerr;
     json_t *root, *v;
-    size_t bytes = 0;
     char buf[EMU_ECHO_MAX + 4];
 
     memset(out, 0, sizeof(*out));
@@ -188,23 +116,10 @@ int emu_nova_parse(const char *body, size_t body_len, const emu_model *m, emu_pr
                                  emu_schema_echo(json_string_value(v), buf));
         goto fail;
     }
-    v = json_object_get(root, "messages");
-    if (!v) {
-        emu_schema_malformed(err, "#: required key [messages] not found");
-        goto fail;
-    }
-    if (emu_schema_type(v, JSON_ARRAY, "JSONArray", "#/messages", err) ||
-        check_messages(v, out, &bytes, err))
-        goto fail;
-    v = json_object_get(root, "system");
-    if (v && read_blocks(v, "#/system", NULL, &bytes, err))
+    if (emu_messages_read(root, &emu_messages_schema, read_blocks, out, err))
         goto fail;
     if (check_inference(json_object_get(root, "inferenceConfig"), m, out, err))
         goto fail;
-    out->input_tokens =
-        emu_tokens(bytes) +
-        EMU_MESSAGE_OVERHEAD_TOKENS * (unsigned)json_array_size(json_object_get(root, "messages")) +
-        EMU_REQUEST_OVERHEAD_TOKENS;
     return 0;
 
 fail:

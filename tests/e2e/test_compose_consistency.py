@@ -477,7 +477,8 @@ class ComposeConsistency(unittest.TestCase):
                 self.assertEqual(args[args.index("--replication-factor") + 1], "1")
                 created[args[args.index("--topic") + 1]] = args[args.index("--partitions") + 1]
             p = env["QUARRY_KAFKA_PARTITIONS"]
-            self.assertEqual(created, {env["QUARRY_KAFKA_TOPIC"]: p, env["QUARRY_KAFKA_DLQ_TOPIC"]: p})
+            self.assertEqual(created, {env["QUARRY_KAFKA_TOPIC"]: p, env["QUARRY_KAFKA_DLQ_TOPIC"]: p,
+                                   env["QUARRY_KAFKA_BATCH_TOPIC"]: p})
 
     def test_kafka_broker_gets_stack_env_partitions(self):
         kafka = self.services["kafka"]

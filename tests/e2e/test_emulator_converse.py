@@ -10,31 +10,12 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_emulator import (BEARER, HAIKU, HAIKU_WIRE, SKIP_BOTO, UUID4, Emulator,  # noqa: E402
-                           claude_body)
-from test_emulator_faults import make_client  # noqa: E402
-
-try:
-    import botocore.exceptions
-except ImportError:  # pragma: no cover - depends on the machine
-    pass
+from emulator_support import (BEARER, HAIKU, HAIKU_WIRE, SKIP_BOTO, UUID4,  # noqa: E402
+                              botocore, claude_body, make_client, module_emulator)
 
 NOVA = "amazon.nova-lite-v1:0"
-EMU = None
-
-
-def setUpModule():
-    global EMU
-    EMU = Emulator().start()
-
-
-def tearDownModule():
-    global EMU
-    log = EMU.read_log()
-    status = EMU.stop()
-    EMU = None
-    if status != 0:
-        raise AssertionError(f"emulator exited with status {status}:\n{log[-4000:]}")
+EMU = None  # the module's emulator, between setUpModule and tearDownModule
+setUpModule, tearDownModule = module_emulator(__name__)
 
 
 def user(text):

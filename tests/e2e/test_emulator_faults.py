@@ -20,12 +20,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_emulator import (ACCESS_KEY, BEARER, HAIKU, HAIKU_WIRE, REGION, SECRET_KEY,  # noqa: E402
-                           SKIP_BOTO, Emulator, boto3, claude_body)
-
-if boto3 is not None:
-    import botocore.config
-    import botocore.exceptions
+from emulator_support import (BEARER, HAIKU, HAIKU_WIRE, SKIP_BOTO, Emulator,  # noqa: E402
+                              botocore, claude_body, make_client, module_emulator)
 
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA = "amazon.nova-micro-v1:0"
@@ -43,21 +39,8 @@ ERRORS = [
     ("ServiceUnavailableException", 503, True),
 ]
 
-EMU = None
-
-
-def setUpModule():
-    global EMU
-    EMU = Emulator().start()
-
-
-def tearDownModule():
-    global EMU
-    log = EMU.read_log()
-    status = EMU.stop()
-    EMU = None
-    if status != 0:
-        raise AssertionError(f"emulator exited with status {status}:\n{log[-4000:]}")
+EMU = None  # the module's emulator, between setUpModule and tearDownModule
+setUpModule, tearDownModule = module_emulator(__name__)
 
 
 def bearer_invoke(emu, body=None, model_wire=HAIKU_WIRE, op="invoke", timeout=30):
@@ -74,14 +57,6 @@ def bearer_invoke(emu, body=None, model_wire=HAIKU_WIRE, op="invoke", timeout=30
         return "reset", None, e
     finally:
         conn.close()
-
-
-def make_client(emu, **config):
-    config.setdefault("retries", {"total_max_attempts": 1})
-    config.setdefault("read_timeout", 30)
-    return boto3.client("bedrock-runtime", endpoint_url=emu.endpoint, region_name=REGION,
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                        config=botocore.config.Config(**config))
 
 
 class FaultCase(unittest.TestCase):
