@@ -1,7 +1,12 @@
 /* cli.h - shared pieces of the `quarry` command-line tool: exit codes, option parsing,
- * and the subcommand entry points (one file per concern: migrate.c, keys.c, client.c). */
+ * database helpers, and the subcommand entry points (one file per concern: migrate.c,
+ * keys.c, client.c, report.c, prune.c; dbout.c has the database helpers). */
 #ifndef QUARRY_CLI_H
 #define QUARRY_CLI_H
+
+#include <libpq-fe.h>
+
+#include "report_format.h"
 
 /* Exit codes scripts can rely on. */
 enum {
@@ -17,10 +22,29 @@ enum {
  * is missing. */
 const char *cli_opt(int argc, char **argv, int *i, const char *name, int *bad);
 
+/* Database helpers shared by keys, report and prune (dbout.c). */
+/* Connects to url (QUARRY_DATABASE_URL or --database-url, checked by the caller), one
+ * try. Returns the connection, or NULL after printing "quarry CMD: could not connect to
+ * the database: ..." (libpq's message never holds the password); the caller owns it. */
+PGconn *cli_db_connect(const char *cmd, const char *url);
+
+/* Prints "quarry CMD: could not WHAT: <server message>" for a failed result and returns
+ * the exit code for it: CLI_UNAVAILABLE when the connection or server failed, CLI_USAGE
+ * when the server rejected a value given on the command line (SQLSTATE classes 22, 23),
+ * CLI_FAILED otherwise. */
+int cli_db_fail(const char *cmd, const char *what, PGresult *res, PGconn *conn);
+
+/* Writes a query result in `format`: integer columns as integers, numeric ones as exact
+ * decimals (strings in JSON), everything else as text. Returns CLI_OK, or CLI_FAILED
+ * (printed) when out of memory or the output could not be written. */
+int cli_print_result(const char *cmd, PGresult *res, q_rf_format format);
+
 int cli_migrate(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_ask(int argc, char **argv);
 int cli_get(int argc, char **argv);
 int cli_wait(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_prune(int argc, char **argv);
 
 #endif

@@ -12,13 +12,16 @@ static void usage(FILE *out)
     fputs("usage: quarry COMMAND [OPTIONS]\n\n"
           "Commands:\n"
           "  migrate [--dir DIR]            apply pending database migrations\n"
-          "  keys create --name NAME [...]  create an API key (printed once)\n"
+          "  keys create|list|update|disable|enable\n"
+          "                                 administer API keys and their limits\n"
+          "  report REPORT [...]            spend, errors, latency, top, rejections, injections\n"
+          "  prune --older-than 30d         delete old finished jobs, keeping report figures\n"
           "  ask QUESTION [--wait] [...]    submit a question\n"
           "  get ID                         show a job\n"
           "  wait ID [--timeout SECONDS]    wait until a job ends and show it\n\n"
-          "Every command takes --help. Settings: QUARRY_DATABASE_URL (migrate, keys),\n"
-          "QUARRY_URL and QUARRY_API_KEY (ask, get, wait); `source .run/env` sets them\n"
-          "for the local stack.\n\n"
+          "Every command takes --help. Settings: QUARRY_DATABASE_URL (migrate, keys,\n"
+          "report, prune), QUARRY_URL and QUARRY_API_KEY (ask, get, wait);\n"
+          "`source .run/env` sets them for the local stack.\n\n"
           "Exit codes: 0 ok, 1 rejected or job failed, 2 usage, 3 wait timed out,\n"
           "4 service or database unavailable.\n",
           out);
@@ -39,6 +42,10 @@ int main(int argc, char **argv)
         rc = cli_migrate(argc - 1, argv + 1);
     else if (strcmp(argv[1], "keys") == 0)
         rc = cli_keys(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "report") == 0)
+        rc = cli_report(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "prune") == 0)
+        rc = cli_prune(argc - 1, argv + 1);
     else if (strcmp(argv[1], "ask") == 0)
         rc = cli_ask(argc - 1, argv + 1);
     else if (strcmp(argv[1], "get") == 0)

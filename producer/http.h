@@ -1,6 +1,12 @@
 /* http.h - the intake's HTTP layer over libmicrohttpd: reads a request (headers and a
  * size-capped body), hands it to a route handler, and writes JSON responses that all
- * carry X-Request-ID. Handlers never touch libmicrohttpd directly. */
+ * carry X-Request-ID and the CORS headers. Handlers never touch libmicrohttpd directly.
+ *
+ * A handler answers at once (http_reply_*), or parks the request without holding a thread:
+ * http_suspend() inside the handler, then, from any thread, either http_defer_reply_json()
+ * followed by http_resume() (the stored reply is sent), or http_resume() alone (the handler
+ * runs again for the same request, with req->resumed set). After http_resume() the caller
+ * must not touch the request again: it may already be freed. */
 #ifndef QUARRY_INTAKE_HTTP_H
 #define QUARRY_INTAKE_HTTP_H
 
@@ -12,27 +18,53 @@
 
 struct MHD_Connection;
 
+#define HTTP_MAX_EXTRA_HEADERS 10
+
 typedef struct {
+    const char *name;             /* static string */
+    char value[96];
+} http_header_kv;
+
+typedef struct http_request {
     struct MHD_Connection *conn;  /* private */
     const char *method;           /* "GET", "POST", ... */
     const char *path;             /* path without the query string */
     q_buf body;                   /* read-only for handlers */
     int body_too_big;             /* read-only: the body exceeded the cap */
+    int server_busy;              /* read-only: bodies in flight exceed the server's budget */
     int replied;                  /* private */
+    int suspended;                /* private */
+    int resumed;                  /* read-only: the handler runs again after http_resume() */
     char request_id[72];          /* from X-Request-ID when well-formed, else a UUIDv4 */
+    http_header_kv extra[HTTP_MAX_EXTRA_HEADERS]; /* private: see http_add_header */
+    int n_extra;                  /* private */
+    unsigned deferred_status;     /* private */
+    json_t *deferred_body;        /* private */
+    void *user;                   /* the handler's state across a suspension */
+    void (*user_free)(void *);    /* called on user when the request ends (may be NULL) */
 } http_request;
 
-/* Called once per complete request; must call http_reply_* exactly once. */
+/* Called once per complete request (and again after each http_resume() without a deferred
+ * reply); must reply, or suspend, before it returns. */
 typedef void (*http_handler)(http_request *req, void *ctx);
 
 typedef struct http_server http_server;
 
-/* Starts listening on host:port with `threads` worker threads. Bodies larger than
- * `max_body` bytes are not buffered (the handler sees body_too_big). Returns NULL
- * (logged) on failure. */
-http_server *http_server_start(const char *host, int port, unsigned threads, size_t max_body,
-                               http_handler handler, void *ctx);
-/* Stops accepting, waits for the workers, frees everything. Accepts NULL. */
+typedef struct {
+    const char *host;
+    int port;
+    unsigned threads;
+    size_t max_body;              /* larger bodies are not buffered: the handler sees body_too_big */
+    unsigned connection_limit;    /* open connections at most */
+    unsigned idle_timeout;        /* seconds a connection may stay silent (slow or idle clients) */
+    size_t connection_memory;     /* per-connection header/read buffer cap (bigger headers: 431) */
+    size_t max_buffered;          /* request bodies held at once, all connections together */
+} http_config;
+
+/* Starts listening. Returns NULL (logged) on failure. */
+http_server *http_server_start(const http_config *cfg, http_handler handler, void *ctx);
+/* Stops accepting, waits for the workers, frees everything. Accepts NULL. Every suspended
+ * request must have been resumed first. */
 void http_server_stop(http_server *s);
 
 /* Case-insensitive request header lookup; NULL when absent. */
@@ -40,9 +72,25 @@ const char *http_header(const http_request *req, const char *name);
 /* Query-string argument; NULL when absent. */
 const char *http_query(const http_request *req, const char *name);
 
-/* Sends `status` with the JSON `body` (stolen). `location` may be NULL. */
+/* Adds a response header (name: a static string) to whatever reply this request gets.
+ * Silently ignored past HTTP_MAX_EXTRA_HEADERS. */
+void http_add_header(http_request *req, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sends `status` with the JSON `body` (stolen; NULL for an empty body). `location` may be
+ * NULL. */
 void http_reply_json(http_request *req, unsigned status, json_t *body, const char *location);
 /* Sends the error as {"error":{"code","message"},"request_id"} with e->http_status. */
 void http_reply_error(http_request *req, const q_error *e);
+/* The same error body, as a new object (for deferred replies); `details` (stolen, may be
+ * NULL) goes into error.details. */
+json_t *http_error_body(const http_request *req, const q_error *e, json_t *details);
+
+/* Parks the request; only from inside the handler. */
+void http_suspend(http_request *req);
+/* Stores the reply a suspended request gets when it is resumed (body stolen). */
+void http_defer_reply_json(http_request *req, unsigned status, json_t *body);
+/* Wakes a suspended request; from any thread. The request must not be used afterwards. */
+void http_resume(http_request *req);
 
 #endif

@@ -1,6 +1,7 @@
-/* main.c - quarry-intake: the HTTP intake service. Wires config, the database pool,
- * the Kafka producer, the price table and the HTTP server together, then waits for
- * SIGINT/SIGTERM. Every setting comes from the environment (see --help). */
+/* main.c - quarry-intake: the HTTP intake service. Wires config, the database pool, the key
+ * cache, the rate limiter, the accept pipeline (PostgreSQL group commit + Kafka), the
+ * listener (key changes, finished jobs), the price table and the HTTP server together, then
+ * waits for SIGINT/SIGTERM. Every setting comes from the environment (see --help). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +10,13 @@
 
 #include "config.h"
 #include "http.h"
+#include "keycache.h"
+#include "listener.h"
 #include "log.h"
+#include "pipeline.h"
 #include "prices.h"
 #include "questions.h"
-#include "queue.h"
+#include "ratelimit.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -27,33 +31,51 @@ static void usage(void)
 {
     puts("usage: quarry-intake\n\n"
          "The Quarry intake HTTP service. Settings (environment):\n"
-         "  QUARRY_INTAKE_LISTEN        address to listen on (default 127.0.0.1:8080)\n"
-         "  QUARRY_DATABASE_URL         PostgreSQL connection URL (required)\n"
-         "  QUARRY_KAFKA_BROKERS        Kafka bootstrap servers (default 127.0.0.1:19092)\n"
-         "  QUARRY_KAFKA_TOPIC          job topic (default quarry.jobs)\n"
-         "  QUARRY_INTAKE_THREADS       HTTP worker threads (default 8)\n"
-         "  QUARRY_DB_POOL_SIZE         database connections (default: threads)\n"
-         "  QUARRY_MAX_BODY_BYTES       largest request body accepted (default 262144)\n"
-         "  QUARRY_DEFAULT_MODEL        model when a question names none\n"
-         "                              (default anthropic.claude-3-haiku-20240307-v1:0)\n"
-         "  QUARRY_DEFAULT_MAX_TOKENS   max_tokens when a question gives none (default 1024)\n"
-         "  QUARRY_MAX_TOKENS_LIMIT     highest max_tokens accepted (default 4096)\n"
-         "  QUARRY_LOG_LEVEL            debug|info|warn|error (default info)");
+         "  QUARRY_INTAKE_LISTEN             address to listen on (default 127.0.0.1:8080)\n"
+         "  QUARRY_DATABASE_URL              PostgreSQL connection URL (required)\n"
+         "  QUARRY_KAFKA_BROKERS             Kafka bootstrap servers (default 127.0.0.1:19092)\n"
+         "  QUARRY_KAFKA_TOPIC               job topic (default quarry.jobs)\n"
+         "  QUARRY_INTAKE_THREADS            HTTP worker threads (default 4)\n"
+         "  QUARRY_DB_POOL_SIZE              connections for reads and key loads (default: threads)\n"
+         "  QUARRY_INTAKE_COMMITTERS         accept-pipeline threads, one connection each (default 1)\n"
+         "  QUARRY_INTAKE_MAX_CONNECTIONS    open client connections at most (default 10000)\n"
+         "  QUARRY_INTAKE_IDLE_TIMEOUT       seconds a silent client connection is kept (default 15)\n"
+         "  QUARRY_INTAKE_CONNECTION_MEMORY  bytes of header/read buffer per connection; larger\n"
+         "                                   headers get 431 (default 32768)\n"
+         "  QUARRY_INTAKE_MAX_BUFFERED_BYTES request bodies held at once, all clients together;\n"
+         "                                   past it a submission gets 503 (default 67108864)\n"
+         "  QUARRY_KEY_CACHE_TTL_MS          how long a cached API key is trusted without a change\n"
+         "                                   notification (default 5000)\n"
+         "  QUARRY_PROMPT_OVERHEAD_TOKENS    tokens reserved on top of the question's bytes for the\n"
+         "                                   system prompt and framing (default 1024)\n"
+         "  QUARRY_MAX_BODY_BYTES            largest request body accepted (default 262144)\n"
+         "  QUARRY_DEFAULT_MODEL             model when a question names none\n"
+         "                                   (default anthropic.claude-3-haiku-20240307-v1:0)\n"
+         "  QUARRY_DEFAULT_MAX_TOKENS        max_tokens when a question gives none (default 1024)\n"
+         "  QUARRY_MAX_TOKENS_LIMIT          highest max_tokens accepted (default 4096)\n"
+         "  QUARRY_INTAKE_FIXED_RESPONSE     1: POST /v1/questions answers a constant 202 without\n"
+         "                                   PostgreSQL or Kafka (benchmark ceiling only)\n"
+         "  QUARRY_LOG_LEVEL                 debug|info|warn|error (default info)");
 }
 
 int main(int argc, char **argv)
 {
     const char *listen_addr, *db_url, *brokers, *topic;
-    long threads, pool_size, max_body, default_max_tokens, max_tokens_limit;
+    long threads, pool_size, committers, max_body, default_max_tokens, max_tokens_limit;
+    long max_conns, idle_timeout, conn_memory, key_ttl, overhead, fixed, max_buffered;
     char host[256];
     int port, rc = 1;
     intake_store *store = NULL;
-    intake_queue *queue = NULL;
+    intake_pipeline *pipeline = NULL;
+    intake_listener *listener = NULL;
+    q_keycache *keys = NULL;
+    q_ratelimit *rates = NULL;
     q_prices *prices = NULL;
     http_server *server = NULL;
     intake_api api;
+    http_config hc;
     struct sigaction sa;
-    time_t prices_loaded;
+    time_t prices_loaded, cleaned;
 
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage();
@@ -73,8 +95,17 @@ int main(int argc, char **argv)
               json_pack("{s:s,s:s}", "setting", "QUARRY_INTAKE_LISTEN", "msg", "want HOST:PORT"));
         return 2;
     }
-    if (q_env_long("QUARRY_INTAKE_THREADS", 8, 1, 256, &threads) ||
+    if (q_env_long("QUARRY_INTAKE_THREADS", 4, 1, 256, &threads) ||
         q_env_long("QUARRY_DB_POOL_SIZE", threads, 1, 512, &pool_size) ||
+        q_env_long("QUARRY_INTAKE_COMMITTERS", 1, 1, 16, &committers) ||
+        q_env_long("QUARRY_INTAKE_MAX_CONNECTIONS", 10000, 16, 1000000, &max_conns) ||
+        q_env_long("QUARRY_INTAKE_IDLE_TIMEOUT", 15, 1, 3600, &idle_timeout) ||
+        q_env_long("QUARRY_INTAKE_CONNECTION_MEMORY", 32768, 4096, 1048576, &conn_memory) ||
+        q_env_long("QUARRY_INTAKE_MAX_BUFFERED_BYTES", 64L << 20, 1L << 20, 1L << 34,
+                   &max_buffered) ||
+        q_env_long("QUARRY_KEY_CACHE_TTL_MS", 5000, 0, 3600000, &key_ttl) ||
+        q_env_long("QUARRY_PROMPT_OVERHEAD_TOKENS", 1024, 0, 1000000, &overhead) ||
+        q_env_long("QUARRY_INTAKE_FIXED_RESPONSE", 0, 0, 1, &fixed) ||
         q_env_long("QUARRY_MAX_BODY_BYTES", 262144, 1024, 16 * 1024 * 1024, &max_body) ||
         q_env_long("QUARRY_DEFAULT_MAX_TOKENS", 1024, 1, 200000, &default_max_tokens) ||
         q_env_long("QUARRY_MAX_TOKENS_LIMIT", 4096, 1, 200000, &max_tokens_limit))
@@ -88,7 +119,11 @@ int main(int argc, char **argv)
 
     store = intake_store_open(db_url, (unsigned)pool_size, 30);
     prices = q_prices_new();
-    if (!store || !prices)
+    rates = q_ratelimit_new();
+    if (!store || !prices || !rates)
+        goto out;
+    keys = q_keycache_new(100000, (int)key_ttl, 2000, intake_store_load_key, store);
+    if (!keys)
         goto out;
     {
         PGconn *conn = intake_store_acquire(store);
@@ -102,48 +137,74 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    prices_loaded = time(NULL);
-    queue = intake_queue_start(brokers, topic);
-    if (!queue)
-        goto out;
-    api = (intake_api){.store = store, .queue = queue, .prices = prices,
+    prices_loaded = cleaned = time(NULL);
+    api = (intake_api){.store = store, .keys = keys, .rates = rates, .prices = prices,
                        .default_model = q_env_str("QUARRY_DEFAULT_MODEL",
                                                   "anthropic.claude-3-haiku-20240307-v1:0"),
                        .default_max_tokens = (int)default_max_tokens,
-                       .max_tokens_limit = (int)max_tokens_limit};
+                       .max_tokens_limit = (int)max_tokens_limit,
+                       .prompt_overhead_tokens = (int)overhead, .fixed_response = (int)fixed};
     if (default_max_tokens > max_tokens_limit || !q_prices_known(prices, api.default_model)) {
         q_logf(Q_LOG_ERROR, "config.invalid",
                "QUARRY_DEFAULT_MODEL must have a price row and QUARRY_DEFAULT_MAX_TOKENS must "
                "not exceed QUARRY_MAX_TOKENS_LIMIT");
         goto out;
     }
-    server = http_server_start(host, port, (unsigned)threads, (size_t)max_body, intake_handle, &api);
+    pipeline = intake_pipeline_start(db_url, (unsigned)committers, brokers, topic);
+    listener = pipeline ? intake_listener_start(db_url, keys) : NULL;
+    if (!pipeline || !listener)
+        goto out;
+    api.pipeline = pipeline;
+    api.listener = listener;
+    hc = (http_config){.host = host, .port = port, .threads = (unsigned)threads,
+                       .max_body = (size_t)max_body, .connection_limit = (unsigned)max_conns,
+                       .idle_timeout = (unsigned)idle_timeout,
+                       .connection_memory = (size_t)conn_memory,
+                       .max_buffered = (size_t)max_buffered};
+    server = http_server_start(&hc, intake_handle, &api);
     if (!server)
         goto out;
     q_log(Q_LOG_INFO, "intake.started",
-          json_pack("{s:s,s:i,s:i,s:s}", "host", host, "port", port, "threads", (int)threads,
-                    "topic", topic));
+          json_pack("{s:s,s:i,s:i,s:i,s:s,s:b}", "host", host, "port", port, "threads",
+                    (int)threads, "committers", (int)committers, "topic", topic,
+                    "fixed_response", (int)fixed));
 
     while (!stop_requested) {
         sleep(1);
-        /* Reload prices every minute, so new models and future-dated prices take effect. */
-        if (time(NULL) - prices_loaded >= 60) {
+        /* Reload prices every minute, so new models and future-dated prices take effect;
+         * drop idempotency keys older than their retention. */
+        if (time(NULL) - prices_loaded >= 60 || time(NULL) - cleaned >= 60) {
             PGconn *conn = intake_store_acquire(store);
 
             if (conn) {
-                q_prices_load(prices, conn);
+                if (time(NULL) - prices_loaded >= 60) {
+                    q_prices_load(prices, conn);
+                    prices_loaded = time(NULL);
+                } else {
+                    intake_store_cleanup(conn);
+                    cleaned = time(NULL);
+                }
                 intake_store_release(store, conn);
             }
-            prices_loaded = time(NULL);
         }
     }
     q_log(Q_LOG_INFO, "intake.stopping", NULL);
     rc = 0;
 out:
-    /* Order: stop taking requests, then flush Kafka, then close the database. */
+    /* Order: answer every parked request (waiters, then the pipeline, which flushes Kafka)
+     * while the server still runs to send the answers (requests arriving meanwhile are
+     * answered at once), then stop the server, then free what requests used. libmicrohttpd
+     * must not be stopped with a request still suspended. */
+    intake_listener_stop(listener);
+    intake_pipeline_stop(pipeline);
+    if (server)
+        sleep(1); /* let the workers write the answers just resumed */
     http_server_stop(server);
-    intake_queue_stop(queue);
+    intake_pipeline_free(pipeline);
+    intake_listener_free(listener);
     intake_store_close(store);
+    q_keycache_free(keys);
+    q_ratelimit_free(rates);
     q_prices_free(prices);
     if (rc)
         q_log(Q_LOG_ERROR, "intake.exit", json_pack("{s:i}", "code", rc));

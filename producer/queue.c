@@ -1,4 +1,4 @@
-/* queue.c - the intake's Kafka producer with synchronous delivery (see queue.h). */
+/* queue.c - the intake's Kafka producer with asynchronous delivery reports (see queue.h). */
 #include "queue.h"
 
 #include <pthread.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 
@@ -15,43 +16,30 @@ struct intake_queue {
     rd_kafka_topic_t *rkt;
     pthread_t poller;
     atomic_int running;
+    intake_delivered_fn delivered;
+    void *ctx;
 };
-
-/* One per publish call, on the caller's stack; the delivery callback signals it. The
- * caller waits until `done`, and librdkafka always delivers a report (success or
- * failure) within message.timeout.ms, so the stack frame outlives the callback. */
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;
-    rd_kafka_resp_err_t err;
-} delivery_wait;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
-    delivery_wait *w = msg->_private;
+    intake_queue *q = opaque;
 
     (void)rk;
-    (void)opaque;
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->err = msg->err;
-    w->done = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    if (msg->_private)
+        q->delivered(msg->_private, msg->err ? rd_kafka_err2str(msg->err) : NULL, q->ctx);
 }
 
 static void *poll_loop(void *arg)
 {
     intake_queue *q = arg;
 
-    while (q->running)
+    while (atomic_load(&q->running))
         rd_kafka_poll(q->rk, 100);
     return NULL;
 }
 
-intake_queue *intake_queue_start(const char *brokers, const char *topic)
+intake_queue *intake_queue_start(const char *brokers, const char *topic, const char *linger_ms,
+                                 intake_delivered_fn delivered, void *ctx)
 {
     intake_queue *q = calloc(1, sizeof(*q));
     rd_kafka_conf_t *conf = NULL;
@@ -59,13 +47,19 @@ intake_queue *intake_queue_start(const char *brokers, const char *topic)
 
     if (!q)
         return NULL;
+    q->delivered = delivered;
+    q->ctx = ctx;
     conf = q_kafka_conf_new(brokers, "quarry-intake");
     if (!conf || q_kafka_conf_set(conf, "enable.idempotence", "true") ||
-        q_kafka_conf_set(conf, "acks", "all") || q_kafka_conf_set(conf, "linger.ms", "2") ||
+        q_kafka_conf_set(conf, "acks", "all") || q_kafka_conf_set(conf, "linger.ms", linger_ms) ||
         q_kafka_conf_set(conf, "message.timeout.ms", "10000") ||
-        q_kafka_conf_set(conf, "compression.type", "lz4"))
+        q_kafka_conf_set(conf, "queue.buffering.max.messages", "200000") ||
+        /* Small produce requests must not wait for Nagle + delayed ACK (tens of ms). */
+        q_kafka_conf_set(conf, "socket.nagle.disable", "true") ||
+        q_kafka_conf_set(conf, "compression.type", q_env_str("QUARRY_KAFKA_COMPRESSION", "lz4")))
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, q);
     q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!q->rk) {
         q_log(Q_LOG_ERROR, "kafka.producer_failed", json_pack("{s:s}", "error", errstr));
@@ -75,9 +69,9 @@ intake_queue *intake_queue_start(const char *brokers, const char *topic)
     q->rkt = rd_kafka_topic_new(q->rk, topic, NULL);
     if (!q->rkt)
         goto fail;
-    q->running = 1;
+    atomic_store(&q->running, 1);
     if (pthread_create(&q->poller, NULL, poll_loop, q) != 0) {
-        q->running = 0;
+        atomic_store(&q->running, 0);
         goto fail;
     }
     return q;
@@ -93,42 +87,26 @@ fail:
 }
 
 int intake_queue_publish(intake_queue *q, const char *key, const char *payload, size_t len,
-                         char *err, size_t err_size)
+                         void *opaque, char *err, size_t err_size)
 {
-    delivery_wait w = {.done = 0, .err = RD_KAFKA_RESP_ERR_NO_ERROR};
-    int rc = -1;
-
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
     if (rd_kafka_produce(q->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)payload,
-                         len, key, strlen(key), &w) != 0) {
+                         len, key, strlen(key), opaque) != 0) {
         snprintf(err, err_size, "could not enqueue to kafka: %s",
                  rd_kafka_err2str(rd_kafka_last_error()));
-        goto out;
+        return -1;
     }
-    pthread_mutex_lock(&w.mu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    if (w.err) {
-        snprintf(err, err_size, "kafka did not acknowledge the job: %s", rd_kafka_err2str(w.err));
-        goto out;
-    }
-    rc = 0;
-out:
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
-    return rc;
+    return 0;
 }
 
 void intake_queue_stop(intake_queue *q)
 {
     if (!q)
         return;
+    /* rd_kafka_flush serves delivery reports itself while the poll thread runs too. */
     if (rd_kafka_flush(q->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         q_log(Q_LOG_WARN, "kafka.flush_incomplete",
               json_pack("{s:i}", "outstanding", rd_kafka_outq_len(q->rk)));
-    q->running = 0;
+    atomic_store(&q->running, 0);
     pthread_join(q->poller, NULL);
     rd_kafka_topic_destroy(q->rkt);
     rd_kafka_destroy(q->rk);

@@ -1,6 +1,7 @@
-/* queue.h - the intake's Kafka producer: publishes a job message and waits for the
- * broker's acknowledgement (idempotent producer, acks=all), so a 202 is only sent for
- * a job that is both committed in PostgreSQL and durable in Kafka. */
+/* queue.h - the intake's Kafka producer (idempotent, acks=all). Publishing never blocks a
+ * thread on the broker: the delivery report arrives later, on the producer's poll thread, so
+ * a 202 is sent only for a job that is both committed in PostgreSQL and durable in Kafka,
+ * while the HTTP request that waits for it is suspended. */
 #ifndef QUARRY_INTAKE_QUEUE_H
 #define QUARRY_INTAKE_QUEUE_H
 
@@ -8,16 +9,23 @@
 
 typedef struct intake_queue intake_queue;
 
-/* Creates the producer and its delivery-report thread. NULL (logged) on failure. */
-intake_queue *intake_queue_start(const char *brokers, const char *topic);
+/* Called once per published message, on the poll thread, with the opaque given to
+ * intake_queue_publish: err is NULL when the broker acknowledged it, else the reason. */
+typedef void (*intake_delivered_fn)(void *opaque, const char *err, void *ctx);
 
-/* Publishes payload under `key` and blocks until the broker acknowledged it or
- * delivery failed (bounded by message.timeout.ms). Returns 0, or -1 with the reason
- * in err. Safe to call from many threads. */
+/* Creates the producer and its delivery-report thread; linger_ms is librdkafka's
+ * linger.ms (how long messages wait to fill a batch). NULL (logged) on failure. */
+intake_queue *intake_queue_start(const char *brokers, const char *topic, const char *linger_ms,
+                                 intake_delivered_fn delivered, void *ctx);
+
+/* Queues payload under `key` (copied). Returns 0 and the delivery callback will be called
+ * exactly once, or -1 with the reason in err and the callback is never called. Safe to
+ * call from many threads. */
 int intake_queue_publish(intake_queue *q, const char *key, const char *payload, size_t len,
-                         char *err, size_t err_size);
+                         void *opaque, char *err, size_t err_size);
 
-/* Flushes outstanding messages (up to 10 s), stops the thread, frees. Accepts NULL. */
+/* Flushes outstanding messages (up to 10 s; their callbacks run), stops the thread, frees.
+ * Accepts NULL. */
 void intake_queue_stop(intake_queue *q);
 
 #endif

@@ -86,15 +86,31 @@ void intake_store_release(intake_store *s, PGconn *conn)
     pthread_mutex_unlock(&s->mu);
 }
 
-int intake_store_find_key(PGconn *conn, const char *key_sha256_hex, intake_key *out)
+static int64_t epoch_ms_or_zero(const PGresult *res, int col)
 {
+    return PQgetisnull(res, 0, col) ? 0 : (int64_t)strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx)
+{
+    intake_store *s = ctx;
     const char *params[1] = {key_sha256_hex};
-    PGresult *res;
+    PGconn *conn;
+    PGresult *res = NULL;
+    q_api_key *k = NULL;
+    json_t *models = NULL;
+    const char *policy;
     int rc = -1;
 
-    memset(out, 0, sizeof(*out));
+    *out = NULL;
+    conn = intake_store_acquire(s);
+    if (!conn)
+        return -1;
     res = PQexecParams(conn,
-                       "SELECT id, max_question_chars, to_json(allowed_models) FROM api_keys "
+                       "SELECT id, min_question_chars, max_question_chars, requests_per_second,"
+                       " burst, daily_requests, daily_tokens, daily_budget_usd::text,"
+                       " injection_policy, (extract(epoch FROM expires_at) * 1000)::bigint,"
+                       " to_json(allowed_models) FROM api_keys "
                        "WHERE key_sha256 = decode($1, 'hex') AND disabled_at IS NULL "
                        "AND (expires_at IS NULL OR expires_at > now())",
                        1, NULL, params, NULL, NULL, 0);
@@ -104,47 +120,52 @@ int intake_store_find_key(PGconn *conn, const char *key_sha256_hex, intake_key *
         rc = 0;
         goto out;
     }
-    out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    out->max_question_chars = atoi(PQgetvalue(res, 0, 1));
-    if (!PQgetisnull(res, 0, 2)) {
-        out->allowed_models = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
-        if (!json_is_array(out->allowed_models)) {
-            json_decref(out->allowed_models);
-            out->allowed_models = NULL;
+    if (!PQgetisnull(res, 0, 10)) {
+        models = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
+        if (!json_is_array(models))
             goto out;
-        }
     }
+    k = q_api_key_new(models ? json_array_size(models) : 0);
+    if (!k)
+        goto out;
+    if (models && json_array_size(models) == 0) {
+        /* An empty list allows nothing: keep a non-NULL list with no entries. */
+        k->allowed_models = calloc(1, sizeof(char *));
+        if (!k->allowed_models)
+            goto out;
+    }
+    for (size_t i = 0; models && i < json_array_size(models); i++) {
+        const char *m = json_string_value(json_array_get(models, i));
+        if (m && !(k->allowed_models[i] = strdup(m)))
+            goto out;
+    }
+    k->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    k->min_question_chars = atoi(PQgetvalue(res, 0, 1));
+    k->max_question_chars = atoi(PQgetvalue(res, 0, 2));
+    if (!PQgetisnull(res, 0, 3)) {
+        k->requests_per_second = strtod(PQgetvalue(res, 0, 3), NULL);
+        k->burst = PQgetisnull(res, 0, 4) ? (int)(k->requests_per_second + 0.999)
+                                          : atoi(PQgetvalue(res, 0, 4));
+        if (k->burst < 1)
+            k->burst = 1;
+    }
+    k->daily_requests = PQgetisnull(res, 0, 5) ? -1 : strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    k->daily_tokens = PQgetisnull(res, 0, 6) ? -1 : strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    if (!PQgetisnull(res, 0, 7))
+        snprintf(k->daily_budget_usd, sizeof(k->daily_budget_usd), "%s", PQgetvalue(res, 0, 7));
+    policy = PQgetvalue(res, 0, 8);
+    k->injection_policy = strcmp(policy, "off") == 0    ? Q_INJECTION_OFF
+                          : strcmp(policy, "flag") == 0 ? Q_INJECTION_FLAG
+                                                        : Q_INJECTION_BLOCK;
+    k->expires_at_ms = epoch_ms_or_zero(res, 9);
+    *out = k;
+    k = NULL; /* owned by the caller now */
     rc = 1;
 out:
+    q_api_key_release(k);
+    json_decref(models);
     PQclear(res);
-    return rc;
-}
-
-int intake_store_insert_job(PGconn *conn, const intake_new_job *job, long long *created_at_ms,
-                            char created_at[40])
-{
-    char key_id[24], max_tokens[16], temperature[32];
-    const char *params[6] = {job->id, key_id, job->question, job->model, max_tokens,
-                             job->has_temperature ? temperature : NULL};
-    PGresult *res;
-    int rc = -1;
-
-    snprintf(key_id, sizeof(key_id), "%lld", job->api_key_id);
-    snprintf(max_tokens, sizeof(max_tokens), "%d", job->max_tokens);
-    snprintf(temperature, sizeof(temperature), "%.6g", job->temperature);
-    res = PQexecParams(conn,
-                       "INSERT INTO jobs (id, api_key_id, question, model, max_tokens, temperature) "
-                       "VALUES ($1, $2, $3, $4, $5, $6) RETURNING "
-                       "(extract(epoch FROM created_at) * 1000)::bigint, "
-                       "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-                       6, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "insert job"))
-        goto out;
-    *created_at_ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    snprintf(created_at, 40, "%s", PQgetvalue(res, 0, 1));
-    rc = 0;
-out:
-    PQclear(res);
+    intake_store_release(s, conn);
     return rc;
 }
 
@@ -152,11 +173,12 @@ int intake_store_fail_job(PGconn *conn, const char *id, const char *code, const 
 {
     const char *params[3] = {id, code, message};
     PGresult *res = PQexecParams(conn,
-                                 "UPDATE jobs SET status = 'failed', error_code = $2, "
+                                 "WITH f AS (UPDATE jobs SET status = 'failed', error_code = $2, "
                                  "error_message = $3, finished_at = now() "
-                                 "WHERE id = $1 AND status = 'queued'",
+                                 "WHERE id = $1 AND status = 'queued' RETURNING id) "
+                                 "SELECT quarry_job_settled(id) FROM f",
                                  3, NULL, params, NULL, NULL, 0);
-    int ok = q_db_check(res, PGRES_COMMAND_OK, "fail unqueued job");
+    int ok = q_db_check(res, PGRES_TUPLES_OK, "fail unqueued job");
 
     PQclear(res);
     return ok ? 0 : -1;
@@ -164,7 +186,8 @@ int intake_store_fail_job(PGconn *conn, const char *id, const char *code, const 
 
 /* Builds the job body in SQL, so numeric cost keeps every digit (as a string) and the
  * timestamps share one format. */
-int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, json_t **out)
+int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, json_t **out,
+                         int *terminal)
 {
     char key_id[24];
     const char *params[2] = {id, key_id};
@@ -172,6 +195,7 @@ int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, jso
     int rc = -1;
 
     *out = NULL;
+    *terminal = 0;
     snprintf(key_id, sizeof(key_id), "%lld", api_key_id);
     res = PQexecParams(
         conn,
@@ -187,7 +211,8 @@ int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, jso
         "   'code', error_code, 'message', error_message) END,"
         " 'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
         " 'started_at', to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-        " 'finished_at', to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))"
+        " 'finished_at', to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')),"
+        " finished_at IS NOT NULL"
         " FROM jobs WHERE id = $1::uuid AND api_key_id = $2",
         2, NULL, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "get job"))
@@ -197,8 +222,80 @@ int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, jso
         goto out;
     }
     *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    *terminal = PQgetvalue(res, 0, 1)[0] == 't';
     rc = *out ? 1 : -1;
 out:
     PQclear(res);
     return rc;
+}
+
+int intake_store_cancel_job(PGconn *conn, const char *id, long long api_key_id, char status[16])
+{
+    char key_id[24];
+    const char *params[2] = {id, key_id};
+    PGresult *res;
+    int rc = -1;
+
+    snprintf(key_id, sizeof(key_id), "%lld", api_key_id);
+    res = PQexecParams(conn, "SELECT quarry_job_cancel($1::uuid, $2)", 2, NULL, params, NULL,
+                       NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "cancel job"))
+        goto out;
+    if (PQgetisnull(res, 0, 0)) {
+        rc = 0;
+        goto out;
+    }
+    snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
+    rc = 1;
+out:
+    PQclear(res);
+    return rc;
+}
+
+int intake_store_usage(PGconn *conn, long long api_key_id, json_t **out)
+{
+    char key_id[24];
+    const char *params[1] = {key_id};
+    PGresult *res;
+    int rc = -1;
+
+    *out = NULL;
+    snprintf(key_id, sizeof(key_id), "%lld", api_key_id);
+    res = PQexecParams(
+        conn,
+        "WITH d AS (SELECT (now() AT TIME ZONE 'UTC')::date AS day) "
+        "SELECT json_build_object("
+        " 'day', to_char(d.day, 'YYYY-MM-DD'),"
+        " 'resets_at', to_char(d.day + 1, 'YYYY-MM-DD\"T00:00:00Z\"'),"
+        " 'requests', json_build_object('used', coalesce(u.requests, 0),"
+        "   'limit', k.daily_requests),"
+        " 'tokens', json_build_object('used', coalesce(u.input_tokens + u.output_tokens"
+        "   + u.cache_read_tokens + u.cache_write_tokens, 0),"
+        "   'reserved', coalesce(u.reserved_tokens, 0), 'limit', k.daily_tokens),"
+        " 'cost_usd', json_build_object('used', coalesce(u.cost_usd, 0)::text,"
+        "   'reserved', coalesce(u.reserved_usd, 0)::text, 'limit', k.daily_budget_usd::text),"
+        " 'settled_jobs', coalesce(u.settled_jobs, 0),"
+        " 'rate_limit', json_build_object('requests_per_second', k.requests_per_second,"
+        "   'burst', CASE WHEN k.requests_per_second IS NULL THEN NULL"
+        "                 ELSE coalesce(k.burst, greatest(1, ceil(k.requests_per_second))) END))"
+        " FROM api_keys k CROSS JOIN d"
+        " LEFT JOIN daily_usage u ON u.api_key_id = k.id AND u.day = d.day"
+        " WHERE k.id = $1",
+        1, NULL, params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "read usage") || PQntuples(res) != 1)
+        goto out;
+    *out = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    rc = *out ? 0 : -1;
+out:
+    PQclear(res);
+    return rc;
+}
+
+int intake_store_cleanup(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT quarry_intake_cleanup()");
+    int ok = q_db_check(res, PGRES_TUPLES_OK, "intake cleanup");
+
+    PQclear(res);
+    return ok ? 0 : -1;
 }

@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "keycache.h"
+
 typedef struct intake_store intake_store;
 
 /* Opens `size` connections (waiting up to wait_seconds for the server). NULL on failure. */
@@ -18,36 +20,31 @@ void intake_store_close(intake_store *s);
 PGconn *intake_store_acquire(intake_store *s);
 void intake_store_release(intake_store *s, PGconn *conn);
 
-typedef struct {
-    long long id;
-    int max_question_chars;
-    json_t *allowed_models;   /* array of strings, or NULL for "any"; owned: decref it */
-} intake_key;
+/* Loads an enabled, unexpired key by the hex SHA-256 of its raw value (a q_key_loader
+ * over the pool: ctx is the intake_store). Returns 1 with a new key, 0 when not found, -1 on
+ * a database error. */
+int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx);
 
-/* Looks up an enabled, unexpired key by the hex SHA-256 of its raw value. Returns 1
- * when found, 0 when not, -1 on a database error. */
-int intake_store_find_key(PGconn *conn, const char *key_sha256_hex, intake_key *out);
-
-typedef struct {
-    const char *id;
-    long long api_key_id;
-    const char *question;
-    const char *model;
-    int max_tokens;
-    int has_temperature;
-    double temperature;
-} intake_new_job;
-
-/* Inserts and commits a queued job. Returns 0 and its created_at (epoch ms and
- * RFC 3339 text, 40 bytes), or -1 on a database error. */
-int intake_store_insert_job(PGconn *conn, const intake_new_job *job, long long *created_at_ms,
-                            char created_at[40]);
-
-/* Marks a job that could not be enqueued as failed with `code` and `message`. */
+/* Marks a job that could not be enqueued as failed with `code` and `message`, and releases
+ * its reservation, in one transaction. Returns 0 or -1. */
 int intake_store_fail_job(PGconn *conn, const char *id, const char *code, const char *message);
 
 /* The job as its owner sees it (the GET /v1/questions/{id} body). Returns 1 and sets
- * *out (a new object), 0 when no job of that key has this id, -1 on a database error. */
-int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, json_t **out);
+ * *out (a new object) and *terminal, 0 when no job of that key has this id, -1 on a
+ * database error. */
+int intake_store_get_job(PGconn *conn, const char *id, long long api_key_id, json_t **out,
+                         int *terminal);
+
+/* Cancels a queued job of the key (releasing its reservation). Returns 1 with the job's
+ * status afterwards in status[16] ("cancelled" when cancelled), 0 when the key has no such
+ * job, -1 on a database error. */
+int intake_store_cancel_job(PGconn *conn, const char *id, long long api_key_id, char status[16]);
+
+/* The key's usage today against its limits (the GET /v1/usage body). Returns 0 and a new
+ * object in *out, or -1 on a database error. */
+int intake_store_usage(PGconn *conn, long long api_key_id, json_t **out);
+
+/* Deletes expired idempotency keys. Returns 0 or -1. */
+int intake_store_cleanup(PGconn *conn);
 
 #endif

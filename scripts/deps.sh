@@ -4,6 +4,7 @@
 #
 #   scripts/deps.sh          Debian packages (installed when root and missing), then the Kafka jars
 #   scripts/deps.sh kafka    only the Kafka broker jars (Maven Central -> .cache/kafka/libs)
+#   scripts/deps.sh python   only the test tools from PyPI (schemathesis -> .cache/pyfuzz)
 #
 # Not root and something is missing: prints the exact command to run and exits 1.
 set -euo pipefail
@@ -21,7 +22,7 @@ PACKAGES=(
   "postgresql|postgresql-[0-9]*"
   "postgresql-client|postgresql-client-[0-9]*"
   "default-jre-headless|openjdk-*-jre-headless"
-  maven python3 valgrind wrk
+  maven python3 python3-venv valgrind wrk
 )
 
 log() { printf 'deps: %s\n' "$*" >&2; }
@@ -116,9 +117,36 @@ do_kafka() {
   log "Kafka $version: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in ${KAFKA_LIBS#"$REPO"/}"
 }
 
+# --- Python test tools ------------------------------------------------------------------------
+# The intake's OpenAPI fuzz test (tests/e2e/test_intake_fuzz.py) runs schemathesis. It goes
+# into its own virtual environment, so it works on Debian 12 (whose system Python refuses
+# pip installs, PEP 668) and never touches system packages. Versions are pinned: the
+# schemathesis 3 command line, and a hypothesis release it works with. A failure here is
+# not fatal: the fuzz test then skips, saying so.
+PYFUZZ="$REPO/.cache/pyfuzz"
+PYFUZZ_PKGS=(schemathesis==3.39.16 hypothesis==6.129.5)
+
+do_python() {
+  if [[ -x $PYFUZZ/bin/st ]] && "$PYFUZZ/bin/st" --version 2>/dev/null | grep -q 3.39.16; then
+    log "schemathesis: present in ${PYFUZZ#"$REPO"/}"
+    return 0
+  fi
+  if ! python3 -m venv "$PYFUZZ" >/dev/null 2>&1; then
+    log "warning: python3 -m venv failed (is python3-venv installed?); the OpenAPI fuzz test will skip"
+    rm -rf "$PYFUZZ"
+    return 0
+  fi
+  log "installing ${PYFUZZ_PKGS[*]} into ${PYFUZZ#"$REPO"/} ..."
+  if ! "$PYFUZZ/bin/pip" install -q --disable-pip-version-check "${PYFUZZ_PKGS[@]}"; then
+    log "warning: pip could not install schemathesis; the OpenAPI fuzz test will skip"
+    rm -rf "$PYFUZZ"
+  fi
+}
+
 case "${1:-all}" in
-  all|"") do_packages; do_kafka ;;
+  all|"") do_packages; do_kafka; do_python ;;
   kafka) do_kafka ;;
+  python) do_python ;;
   packages) do_packages ;;
   -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) log "usage: $0 [kafka|packages]"; exit 2 ;;

@@ -1,0 +1,669 @@
+/* pipeline.c - group commit into PostgreSQL, then Kafka (see pipeline.h). */
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "job_message.h"
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+
+#define MAX_BATCH 4096
+#define MAX_PENDING_REJECTIONS 20000
+#define MAX_THREADS 16
+
+typedef struct failed_delivery {
+    intake_submission *s;
+    char err[160];
+    struct failed_delivery *next;
+} failed_delivery;
+
+typedef struct rejection_node {
+    intake_rejection r;
+    struct rejection_node *next;
+} rejection_node;
+
+typedef struct {
+    intake_pipeline *p;
+    PGconn *conn;
+    pthread_t thread;
+} worker;
+
+struct intake_pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    intake_submission *head, *tail;   /* waiting submissions, in arrival order */
+    size_t queued;
+    long seq;
+    failed_delivery *failed;          /* Kafka refused these: fail the job, answer 503 */
+    rejection_node *rej_head, *rej_tail;
+    size_t rejections, rejections_dropped;
+    int stopping;
+    unsigned n_workers;
+    worker workers[MAX_THREADS];
+    intake_queue *queue;
+};
+
+static void submission_free(void *arg)
+{
+    intake_submission *s = arg;
+
+    if (!s)
+        return;
+    json_decref(s->body);
+    free(s->idempotency_key);
+    free(s);
+}
+
+intake_submission *intake_submission_new(http_request *req)
+{
+    intake_submission *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->req = req;
+    req->user = s;
+    req->user_free = submission_free;
+    return s;
+}
+
+/* --- answering ------------------------------------------------------------------------------ */
+
+static void answer_error(intake_submission *s, int status, const char *code, json_t *details,
+                         const char *message)
+{
+    q_error e;
+
+    q_error_set(&e, status, code, "%s", message);
+    http_defer_reply_json(s->req, (unsigned)status, http_error_body(s->req, &e, details));
+    http_resume(s->req); /* s belongs to the request: not touched after this */
+}
+
+static void answer_accepted(intake_submission *s, const char *created_at, const char *status,
+                            int replayed)
+{
+    http_request *req = s->req;
+
+    http_add_header(req, "Location", "/v1/questions/%s", s->id);
+    if (replayed)
+        http_add_header(req, "Idempotent-Replayed", "true");
+    http_defer_reply_json(req, 202,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", s->id, "status", status,
+                                    "model", s->model, "created_at", created_at, "request_id",
+                                    req->request_id));
+    http_resume(req);
+}
+
+static long seconds_to_utc_midnight(void)
+{
+    time_t now = time(NULL);
+
+    return 86400 - (long)(now % 86400);
+}
+
+/* --- Kafka delivery reports (on the producer's poll thread) --------------------------------- */
+
+static void on_delivered(void *opaque, const char *err, void *ctx)
+{
+    intake_pipeline *p = ctx;
+    intake_submission *s = opaque;
+
+    failed_delivery *f;
+
+    if (!err) {
+        char created_at[40];
+        time_t secs = (time_t)(s->created_at_ms / 1000);
+        struct tm tm;
+
+        if (q_log_enabled(Q_LOG_DEBUG)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            q_log(Q_LOG_DEBUG, "kafka.delivered",
+                  json_pack("{s:f}", "ms", ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 -
+                                            s->published_us) / 1000.0));
+        }
+        gmtime_r(&secs, &tm);
+        strftime(created_at, sizeof(created_at), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(created_at + strlen(created_at), sizeof(created_at) - strlen(created_at),
+                 ".%03dZ", (int)(s->created_at_ms % 1000));
+        q_log(Q_LOG_INFO, "job.accepted",
+              json_pack("{s:s,s:s,s:I,s:s,s:i,s:i,s:b}", "job_id", s->id, "request_id",
+                        s->req->request_id, "api_key_id", (json_int_t)s->key_id, "model",
+                        s->model, "question_chars", s->question_chars, "max_tokens",
+                        s->max_tokens, "flagged", s->injection_reason != NULL));
+        answer_accepted(s, created_at, "queued", 0);
+        return;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) { /* cannot even queue the failure: the sweeper will republish the queued job */
+        answer_error(s, 503, "QUEUE_UNAVAILABLE", NULL,
+                     "the job queue is unavailable, retry later");
+        return;
+    }
+    f->s = s;
+    snprintf(f->err, sizeof(f->err), "%s", err);
+    pthread_mutex_lock(&p->mu);
+    f->next = p->failed;
+    p->failed = f;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void fail_undelivered(PGconn *conn, intake_submission *s, const char *err)
+{
+    q_log(Q_LOG_ERROR, "job.enqueue_failed",
+          json_pack("{s:s,s:s,s:s}", "job_id", s->id, "request_id", s->req->request_id,
+                    "error", err));
+    /* The row is committed but no 202 went out: end the job (releasing its reservation)
+     * so it is not left queued, and tell the client to retry. */
+    if (!conn || q_db_ensure(conn) != 0 ||
+        intake_store_fail_job(conn, s->id, "QUEUE_UNAVAILABLE", "the job could not be queued"))
+        q_log(Q_LOG_ERROR, "job.fail_unqueued_failed", json_pack("{s:s}", "job_id", s->id));
+    answer_error(s, 503, "QUEUE_UNAVAILABLE", NULL, "the job queue is unavailable, retry later");
+}
+
+/* --- one batch ------------------------------------------------------------------------------ */
+
+static int by_key_then_arrival(const void *a, const void *b)
+{
+    const intake_submission *x = *(intake_submission *const *)a;
+    const intake_submission *y = *(intake_submission *const *)b;
+
+    if (x->key_id != y->key_id)
+        return x->key_id < y->key_id ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Appends one element of a PostgreSQL array literal: NULL, or a double-quoted string with
+ * " and \ escaped. */
+static void array_add_text(q_buf *b, int first, const char *v)
+{
+    q_buf_addc(b, first ? '{' : ',');
+    if (!v) {
+        q_buf_adds(b, "NULL");
+        return;
+    }
+    q_buf_addc(b, '"');
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            q_buf_addc(b, '\\');
+        q_buf_addc(b, *c);
+    }
+    q_buf_addc(b, '"');
+}
+
+enum { A_IDS, A_KEYS, A_QUESTIONS, A_MODELS, A_MAXTOK, A_TEMPS, A_RESTOK, A_RESUSD, A_INJ,
+       A_CHARS, A_SCORES, A_REQIDS, A_IDEM, A_HASH, A_COUNT };
+
+static void fail_batch(intake_submission **items, size_t n, int status, const char *code,
+                       const char *msg)
+{
+    for (size_t i = 0; i < n; i++)
+        answer_error(items[i], status, code, NULL, msg);
+}
+
+static void answer_outcome(intake_pipeline *p, PGconn *conn, intake_submission *s,
+                           const char *outcome, json_t *detail)
+{
+    char err[200];
+
+    if (strcmp(outcome, "accepted") == 0) {
+        q_job_message msg;
+        char *payload;
+
+        memset(&msg, 0, sizeof(msg));
+        memcpy(msg.id, s->id, sizeof(msg.id));
+        msg.api_key_id = s->key_id;
+        snprintf(msg.model, sizeof(msg.model), "%s", s->model);
+        msg.created_at_ms = json_integer_value(json_object_get(detail, "created_at_ms"));
+        s->created_at_ms = msg.created_at_ms;
+        payload = q_job_message_encode(&msg);
+        if (!payload) {
+            fail_undelivered(conn, s, "out of memory");
+            return;
+        }
+        if (q_log_enabled(Q_LOG_DEBUG)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            s->published_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        }
+        if (intake_queue_publish(p->queue, s->id, payload, strlen(payload), s, err,
+                                 sizeof(err)) != 0)
+            fail_undelivered(conn, s, err);
+        free(payload);
+        return;
+    }
+    if (strcmp(outcome, "quota") == 0) {
+        intake_rejection r = {.key_id = s->key_id, .code = "QUOTA_EXCEEDED",
+                              .action = "rejected", .question_chars = s->question_chars,
+                              .score = -1};
+        const char *limit = json_string_value(json_object_get(detail, "limit"));
+        json_t *details = json_deep_copy(detail);
+        char resets_at[32], msgbuf[200];
+        time_t midnight = time(NULL) + seconds_to_utc_midnight();
+        struct tm tm;
+
+        r.reason = !limit                                    ? "quota"
+                   : strcmp(limit, "daily_requests") == 0    ? "daily_requests"
+                   : strcmp(limit, "daily_tokens") == 0      ? "daily_tokens"
+                                                             : "daily_budget_usd";
+        snprintf(r.request_id, sizeof(r.request_id), "%s", s->req->request_id);
+        intake_pipeline_record(p, &r);
+        gmtime_r(&midnight, &tm);
+        strftime(resets_at, sizeof(resets_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_set_new(details, "resets_at", json_string(resets_at));
+        http_add_header(s->req, "Retry-After", "%ld", seconds_to_utc_midnight());
+        snprintf(msgbuf, sizeof(msgbuf),
+                 "the daily limit %s of this API key would be exceeded (limit %s, used %s, "
+                 "reserved %s); it resets at %s",
+                 r.reason, json_string_value(json_object_get(detail, "limit_value")),
+                 json_string_value(json_object_get(detail, "used")),
+                 json_string_value(json_object_get(detail, "reserved")), resets_at);
+        answer_error(s, 429, "QUOTA_EXCEEDED", details, msgbuf);
+        return;
+    }
+    if (strcmp(outcome, "duplicate") == 0) {
+        const char *job_id = json_string_value(json_object_get(detail, "job_id"));
+        json_t *job = NULL;
+        int terminal, found;
+
+        if (!json_is_true(json_object_get(detail, "same_body"))) {
+            answer_error(s, 409, "IDEMPOTENCY_CONFLICT", NULL,
+                         "this Idempotency-Key was already used with a different request "
+                         "body");
+            return;
+        }
+        found = job_id ? intake_store_get_job(conn, job_id, s->key_id, &job, &terminal) : 0;
+        if (found != 1) {
+            answer_error(s, found < 0 ? 503 : 409,
+                         found < 0 ? "DATABASE_UNAVAILABLE" : "IDEMPOTENCY_CONFLICT", NULL,
+                         found < 0 ? "could not read the original job, retry later"
+                                   : "the original job of this Idempotency-Key is gone");
+            return;
+        }
+        snprintf(s->id, sizeof(s->id), "%s", job_id);
+        /* The replay names the original job's model (borrowed from `job` below). */
+        json_decref(s->body);
+        s->body = job;
+        s->model = json_string_value(json_object_get(job, "model"));
+        answer_accepted(s, json_string_value(json_object_get(job, "created_at")),
+                        json_string_value(json_object_get(job, "status")), 1);
+        return;
+    }
+    if (strcmp(outcome, "retry") == 0) {
+        answer_error(s, 409, "IDEMPOTENCY_CONFLICT", NULL,
+                     "another request with this Idempotency-Key was not accepted; retry");
+        return;
+    }
+    answer_error(s, 401, "INVALID_API_KEY", NULL, "the API key is unknown, disabled or expired");
+}
+
+/* Accepts n submissions (sorted by key) in one call. Returns 0, or -1 when the call failed
+ * without any answer sent (`conn_failed` says whether the connection was at fault). */
+static int try_batch(intake_pipeline *p, PGconn *conn, intake_submission **items, size_t n,
+                     int *conn_failed)
+{
+    q_buf a[A_COUNT];
+    const char *params[A_COUNT];
+    PGresult *res = NULL;
+    char num[64];
+    int rc = -1;
+
+    *conn_failed = 0;
+    for (int i = 0; i < A_COUNT; i++)
+        q_buf_init(&a[i], (size_t)1 << 30);
+    for (size_t i = 0; i < n; i++) {
+        intake_submission *s = items[i];
+        char hash[80];
+
+        array_add_text(&a[A_IDS], i == 0, s->id);
+        snprintf(num, sizeof(num), "%lld", s->key_id);
+        array_add_text(&a[A_KEYS], i == 0, num);
+        array_add_text(&a[A_QUESTIONS], i == 0, s->question);
+        array_add_text(&a[A_MODELS], i == 0, s->model);
+        snprintf(num, sizeof(num), "%d", s->max_tokens);
+        array_add_text(&a[A_MAXTOK], i == 0, num);
+        snprintf(num, sizeof(num), "%.6f", s->temperature); /* [0, 1]: never a float4 underflow */
+        array_add_text(&a[A_TEMPS], i == 0, s->has_temperature ? num : NULL);
+        snprintf(num, sizeof(num), "%lld", s->reserved_tokens);
+        array_add_text(&a[A_RESTOK], i == 0, num);
+        snprintf(num, sizeof(num), "%lld", s->reserved_pico);
+        array_add_text(&a[A_RESUSD], i == 0, num);
+        array_add_text(&a[A_INJ], i == 0, s->injection_reason);
+        snprintf(num, sizeof(num), "%d", s->question_chars);
+        array_add_text(&a[A_CHARS], i == 0, num);
+        snprintf(num, sizeof(num), "%d", s->injection_score);
+        array_add_text(&a[A_SCORES], i == 0, s->injection_reason ? num : NULL);
+        array_add_text(&a[A_REQIDS], i == 0, s->req->request_id);
+        array_add_text(&a[A_IDEM], i == 0, s->idempotency_key);
+        snprintf(hash, sizeof(hash), "\\x%s", s->body_sha256);
+        array_add_text(&a[A_HASH], i == 0, s->idempotency_key ? hash : NULL);
+    }
+    for (int i = 0; i < A_COUNT; i++) {
+        if (q_buf_addc(&a[i], '}') != Q_BUF_OK)
+            goto out;
+        params[i] = q_buf_cstr(&a[i]);
+    }
+    res = PQexecParams(conn,
+                       "SELECT idx, outcome, detail::text FROM quarry_intake_accept("
+                       "$1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::real[],"
+                       " $7::bigint[], $8::bigint[], $9::text[], $10::int[], $11::int[],"
+                       " $12::text[], $13::text[], $14::bytea[])",
+                       A_COUNT, NULL, params, NULL, NULL, 0);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "accept batch")) {
+        *conn_failed = q_db_is_connection_error(res, conn);
+        goto out;
+    }
+    {
+        /* Row idx 0 carries created_at; then one row per submission NOT accepted. */
+        char *answered = calloc(n, 1);
+        json_t *created = NULL;
+
+        if (!answered) {
+            fail_batch(items, n, 500, "INTERNAL", "out of memory");
+            rc = 0;
+            goto out;
+        }
+        for (int r = 0; r < PQntuples(res); r++) {
+            long idx = strtol(PQgetvalue(res, r, 0), NULL, 10);
+            json_t *detail =
+                PQgetisnull(res, r, 2) ? NULL : json_loads(PQgetvalue(res, r, 2), 0, NULL);
+
+            if (idx == 0) {
+                json_decref(created);
+                created = detail;
+                continue;
+            }
+            if (idx >= 1 && (size_t)idx <= n && !answered[idx - 1]) {
+                answered[idx - 1] = 1;
+                answer_outcome(p, conn, items[idx - 1], PQgetvalue(res, r, 1), detail);
+            }
+            json_decref(detail);
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!answered[i])
+                answer_outcome(p, conn, items[i], "accepted", created);
+        json_decref(created);
+        free(answered);
+    }
+    rc = 0;
+out:
+    PQclear(res);
+    for (int i = 0; i < A_COUNT; i++)
+        q_buf_free(&a[i]);
+    return rc;
+}
+
+static void run_batch(intake_pipeline *p, PGconn *conn, intake_submission **items, size_t n)
+{
+    int conn_failed;
+
+    qsort(items, n, sizeof(*items), by_key_then_arrival);
+    if (q_db_ensure(conn) != 0) {
+        fail_batch(items, n, 503, "DATABASE_UNAVAILABLE",
+                   "the database is unavailable, retry later");
+        return;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (try_batch(p, conn, items, n, &conn_failed) == 0) {
+        if (q_log_enabled(Q_LOG_DEBUG)) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            q_log(Q_LOG_DEBUG, "batch.committed",
+                  json_pack("{s:i,s:f}", "jobs", (int)n, "ms",
+                            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6));
+        }
+        return;
+    }
+    if (conn_failed || n == 1) {
+        /* Whether it committed is unknown when the connection broke during the call: any
+         * job that did is found by the sweeper, its reservation released when it ends. */
+        fail_batch(items, n, 503, "DATABASE_UNAVAILABLE",
+                   "could not store the question, retry later");
+        return;
+    }
+    /* One bad element (say, a key deleted a moment ago) must not fail the others. */
+    for (size_t i = 0; i < n; i++)
+        if (try_batch(p, conn, &items[i], 1, &conn_failed) != 0)
+            fail_batch(&items[i], 1, 503, "DATABASE_UNAVAILABLE",
+                       "could not store the question, retry later");
+}
+
+static void write_rejections(PGconn *conn, rejection_node *list)
+{
+    q_buf a[7];
+    const char *params[7];
+    char num[32];
+    int first = 1;
+    PGresult *res;
+
+    for (int i = 0; i < 7; i++)
+        q_buf_init(&a[i], (size_t)1 << 28);
+    for (rejection_node *r = list; r; r = r->next, first = 0) {
+        snprintf(num, sizeof(num), "%lld", r->r.key_id);
+        array_add_text(&a[0], first, num);
+        array_add_text(&a[1], first, r->r.code);
+        array_add_text(&a[2], first, r->r.action);
+        array_add_text(&a[3], first, r->r.reason);
+        snprintf(num, sizeof(num), "%d", r->r.question_chars);
+        array_add_text(&a[4], first, r->r.question_chars >= 0 ? num : NULL);
+        snprintf(num, sizeof(num), "%d", r->r.score);
+        array_add_text(&a[5], first, r->r.score >= 0 ? num : NULL);
+        array_add_text(&a[6], first, r->r.request_id);
+    }
+    for (int i = 0; i < 7; i++) {
+        q_buf_addc(&a[i], '}');
+        params[i] = q_buf_cstr(&a[i]);
+    }
+    if (q_db_ensure(conn) == 0) {
+        res = PQexecParams(conn,
+                           "INSERT INTO intake_rejections (api_key_id, code, action, reason,"
+                           " question_chars, score, request_id)"
+                           " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
+                           " $4::text[], $5::int[], $6::smallint[], $7::text[])",
+                           7, NULL, params, NULL, NULL, 0);
+        q_db_check(res, PGRES_COMMAND_OK, "record rejections");
+        PQclear(res);
+    }
+    for (int i = 0; i < 7; i++)
+        q_buf_free(&a[i]);
+}
+
+/* --- threads -------------------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    intake_pipeline *p = w->p;
+    intake_submission **items = malloc(MAX_BATCH * sizeof(*items));
+
+    if (!items)
+        abort(); /* at startup, 32 KiB */
+    for (;;) {
+        size_t n = 0, dropped = 0;
+        failed_delivery *failed;
+        rejection_node *rej = NULL;
+        int stopping;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->head && !p->failed && !p->rej_head && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
+        while (p->head && n < MAX_BATCH) {
+            items[n++] = p->head;
+            p->head = p->head->next;
+            p->queued--;
+        }
+        if (!p->head)
+            p->tail = NULL;
+        failed = p->failed;
+        p->failed = NULL;
+        if (n == 0 || p->rejections >= 256) {
+            rej = p->rej_head;
+            p->rej_head = p->rej_tail = NULL;
+            p->rejections = 0;
+            dropped = p->rejections_dropped;
+            p->rejections_dropped = 0;
+        }
+        stopping = p->stopping && !p->head;
+        pthread_mutex_unlock(&p->mu);
+
+        while (failed) {
+            failed_delivery *f = failed;
+            failed = f->next;
+            fail_undelivered(w->conn, f->s, f->err);
+            free(f);
+        }
+        if (n)
+            run_batch(p, w->conn, items, n);
+        if (rej) {
+            write_rejections(w->conn, rej);
+            while (rej) {
+                rejection_node *next = rej->next;
+                free(rej);
+                rej = next;
+            }
+        }
+        if (dropped)
+            q_log(Q_LOG_WARN, "rejections.dropped",
+                  json_pack("{s:I}", "count", (json_int_t)dropped));
+        if (stopping && n == 0)
+            break;
+    }
+    free(items);
+    return NULL;
+}
+
+intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
+                                       const char *brokers, const char *topic)
+{
+    intake_pipeline *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    p->queue = intake_queue_start(brokers, topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "5"),
+                                  on_delivered, p);
+    if (!p->queue)
+        goto fail;
+    for (unsigned i = 0; i < threads; i++) {
+        p->workers[i].p = p;
+        p->workers[i].conn = q_db_connect(db_url, 30);
+        if (!p->workers[i].conn)
+            goto fail;
+        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+            PQfinish(p->workers[i].conn);
+            goto fail;
+        }
+        p->n_workers++;
+    }
+    return p;
+fail:
+    intake_pipeline_free(p);
+    return NULL;
+}
+
+void intake_pipeline_submit(intake_pipeline *p, intake_submission *s)
+{
+    int stopping;
+
+    pthread_mutex_lock(&p->mu);
+    stopping = p->stopping;
+    if (!stopping) {
+        s->seq = p->seq++;
+        s->next = NULL;
+        if (p->tail)
+            p->tail->next = s;
+        else
+            p->head = s;
+        p->tail = s;
+        p->queued++;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (stopping)
+        answer_error(s, 503, "SERVICE_UNAVAILABLE", NULL, "the service is shutting down, retry");
+}
+
+void intake_pipeline_record(intake_pipeline *p, const intake_rejection *r)
+{
+    rejection_node *n = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->rejections < MAX_PENDING_REJECTIONS && (n = malloc(sizeof(*n)))) {
+        n->r = *r;
+        n->next = NULL;
+        if (p->rej_tail)
+            p->rej_tail->next = n;
+        else
+            p->rej_head = n;
+        p->rej_tail = n;
+        p->rejections++;
+        pthread_cond_signal(&p->cv);
+    } else {
+        p->rejections_dropped++;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void intake_pipeline_stop(intake_pipeline *p)
+{
+    PGconn *conn;
+
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n_workers; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    /* Delivery reports of the last batches resume their requests; failures land in
+     * p->failed, handled below with the first worker's connection. */
+    intake_queue_stop(p->queue);
+    p->queue = NULL;
+    conn = p->n_workers ? p->workers[0].conn : NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->failed) {
+        failed_delivery *f = p->failed;
+        p->failed = f->next;
+        pthread_mutex_unlock(&p->mu);
+        fail_undelivered(conn, f->s, f->err);
+        free(f);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void intake_pipeline_free(intake_pipeline *p)
+{
+    if (!p)
+        return;
+    intake_pipeline_stop(p);
+    if (p->n_workers && p->rej_head)
+        write_rejections(p->workers[0].conn, p->rej_head);
+    while (p->rej_head) {
+        rejection_node *next = p->rej_head->next;
+        free(p->rej_head);
+        p->rej_head = next;
+    }
+    for (unsigned i = 0; i < p->n_workers; i++)
+        PQfinish(p->workers[i].conn);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
