@@ -231,7 +231,7 @@ int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t
         "   stop_reason text, answered_model text, input_tokens int, output_tokens int,"
         "   cache_read_tokens int, cache_write_tokens int, model_latency_ms int,"
         "   cost_usd numeric, bedrock_request_id text, error_code text, error_message text)"
-        /* lease_owner is set only while a job runs (0006 checks it), so it alone proves
+        /* lease_owner is set only while a job runs (0002 checks it), so it alone proves
          * our claim; naming status too lets the planner pick the partial index on running
          * jobs from stale statistics and re-scan the JSON once per running job */
         " WHERE j.id = v.id AND j.lease_owner = $2"

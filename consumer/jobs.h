@@ -3,7 +3,7 @@
  * expired) together with their money, and record dead letters.
  *
  * Only a job we hold (status running, lease_owner = us) can be settled; settling moves
- * it to a terminal state and calls quarry_jobs_settled() (migrations 0002, 0006) in the
+ * it to a terminal state and calls quarry_jobs_settled() (migration 0002) in the
  * same transaction, so a job's usage and cost are counted exactly once however often its
  * message is delivered. */
 #ifndef QUARRY_CONSUMER_JOBS_H
