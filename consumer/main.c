@@ -275,6 +275,7 @@ int main(int argc, char **argv)
     char owner[160], host[64], suffix[Q_UUID_LEN + 1], errstr[512];
     struct sigaction sa;
     time_t prices_loaded, leases_renewed, stats_logged;
+    int hold = 0, hold_low = 0; /* Kafka intake paused: all partitions / batch partitions */
     int rc = 1;
 
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -423,11 +424,22 @@ int main(int argc, char **argv)
                     "max_in_flight", (json_int_t)set.max_in_flight));
 
     while (!stop_requested) {
-        int hold = pipeline_held(pl) >= (size_t)set.max_held;
-        /* batch jobs may fill half of what the consumer holds: the rest is kept for
-         * interactive questions, which never wait behind a batch backlog */
-        int hold_low = pipeline_held_low(pl) >= (size_t)set.max_held / 2;
+        size_t held = pipeline_held(pl), held_low = pipeline_held_low(pl);
         int busy = invoker_in_flight(inv) > 0;
+
+        /* Hysteresis: stop taking messages at the limit and start again only at three
+         * quarters of it. Without it every settled batch resumed every partition and the
+         * next poll paused them again, so librdkafka re-fetched and discarded messages
+         * dozens of times a second. Batch jobs may fill half of what the consumer holds:
+         * the rest is kept for interactive questions. */
+        if (!hold && held >= (size_t)set.max_held)
+            hold = 1;
+        else if (hold && held < (size_t)set.max_held * 3 / 4)
+            hold = 0;
+        if (!hold_low && held_low >= (size_t)set.max_held / 2)
+            hold_low = 1;
+        else if (hold_low && held_low < (size_t)set.max_held * 3 / 8)
+            hold_low = 0;
         time_t now;
 
         if (!hold)

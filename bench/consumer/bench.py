@@ -181,20 +181,23 @@ def phase_backlog(env, jobs, in_flight, consumer_env):
     deadline = t0 + max(120, jobs / 200)
     while time.time() < deadline:
         succeeded, finished = count_done(env, key_id)
-        samples.append((time.time() - t0, succeeded))
+        samples.append((time.time() - t0, succeeded, proc_stats(pid)[0]))
         if finished >= len(ids):
             break
         time.sleep(0.5)
     elapsed = time.time() - t0
     cpu1, rss, hwm = proc_stats(pid)
     succeeded = samples[-1][1]
-    lo = next((t, s) for t, s in samples if s >= 0.1 * len(ids))
-    hi = next((t, s) for t, s in samples if s >= 0.9 * len(ids))
+    # Steady state: from 10% to 90% of the backlog, so opening the connections and the
+    # first claims (start) and the last stragglers (end) are reported apart.
+    lo = next(x for x in samples if x[1] >= 0.1 * len(ids))
+    hi = next(x for x in samples if x[1] >= 0.9 * len(ids))
     steady = (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else float("nan")
     result = {
         "jobs": len(ids), "succeeded": succeeded, "drain_seconds": round(elapsed, 1),
         "completions_per_s_overall": round(succeeded / elapsed), "completions_per_s_steady":
         round(steady), "cpu_us_per_job": round((cpu1 - cpu0) / max(succeeded, 1) * 1e6),
+        "cpu_us_per_job_steady": round((hi[2] - lo[2]) / max(hi[1] - lo[1], 1) * 1e6),
         "rss_mb_now": round(rss / 1024), "rss_mb_peak": round(hwm / 1024),
         "max_in_flight_seen": max_in_flight_logged(), "in_flight_limit": in_flight,
         "model_latency": latency_desc,
