@@ -17,11 +17,6 @@ typedef struct {
     int json;             /* print raw JSON instead of the summary */
 } client;
 
-static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
-{
-    return q_buf_add(userp, data, size * nmemb) == Q_BUF_OK ? size * nmemb : 0;
-}
-
 /* One request. Returns the HTTP status (0 on a transport error, printed) and sets
  * *out to the parsed JSON body (NULL when none). */
 static long request(const client *c, const char *method, const char *path, const char *body,
@@ -48,7 +43,7 @@ static long request(const client *c, const char *method, const char *path, const
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (body)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, q_buf_write_cb);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
     cc = curl_easy_perform(curl);

@@ -41,11 +41,6 @@ void credentials_free(credentials *c)
     free(c);
 }
 
-static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
-{
-    return q_buf_add(userp, data, size * nmemb) == Q_BUF_OK ? size * nmemb : 0;
-}
-
 /* One small HTTP exchange. Returns the status (0 on transport failure); body in out. */
 static long fetch(const char *method, const char *url, struct curl_slist *headers, q_buf *out)
 {
@@ -61,7 +56,7 @@ static long fetch(const char *method, const char *url, struct curl_slist *header
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, q_buf_write_cb);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)FETCH_TIMEOUT_MS);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);

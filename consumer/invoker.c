@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "config.h"
 #include "credentials.h"
 #include "log.h"
@@ -32,7 +33,7 @@ typedef struct call {
     char amz_retry_after[32];
     char *url;
     void *ctx;
-    struct timespec started;
+    double started;             /* mono_now() when the transfer was added */
     struct call *next_free;     /* in the free list */
     struct call *prev, *next;   /* in the active list */
 } call;
@@ -70,13 +71,6 @@ void invoke_result_free(invoke_result *r)
 {
     if (r)
         q_bedrock_answer_free(&r->answer);
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    call *c = userp;
-
-    return q_buf_add(&c->body, data, size * nmemb) == Q_BUF_OK ? size * nmemb : 0;
 }
 
 static void copy_value(const char *line, size_t len, size_t name_len, char *out, size_t out_size)
@@ -161,14 +155,6 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         curl_multi_assign(inv->multi, fd, inv); /* any non-NULL marks "registered" */
     }
     return 0;
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -377,8 +363,8 @@ int invoker_start(invoker *inv, const char *model_id, const char *body, void *ca
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, q_buf_write_cb);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->body);
     curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
@@ -387,7 +373,7 @@ int invoker_start(invoker *inv, const char *model_id, const char *body, void *ca
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
-    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    c->started = mono_now();
     if (curl_multi_add_handle(inv->multi, c->easy) != CURLM_OK) {
         fail_now(failure, "ClientError", "could not start the transfer");
         goto out;
@@ -409,13 +395,10 @@ out:
 
 static void finish(invoker *inv, call *c, CURLcode cc, invoke_result *r)
 {
-    struct timespec now;
     long status = 0;
 
     memset(r, 0, sizeof(*r));
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    r->latency_ms = (now.tv_sec - c->started.tv_sec) * 1000 +
-                    (now.tv_nsec - c->started.tv_nsec) / 1000000;
+    r->latency_ms = (long)((mono_now() - c->started) * 1000.0);
     snprintf(r->request_id, sizeof(r->request_id), "%s", c->request_id);
     r->retry_after_ms = q_parse_retry_after_ms(c->retry_after, c->amz_retry_after);
     if (cc != CURLE_OK) {

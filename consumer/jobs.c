@@ -200,12 +200,13 @@ int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t
 {
     json_t *rows = json_array();
     char *rows_text = NULL, *settled_ids = NULL;
+    const char **settled = calloc(n ? n : 1, sizeof(*settled));
     const char *params[2];
     PGresult *res = NULL;
-    q_buf ids;
     int rc = -1, count = 0;
 
-    q_buf_init(&ids, 64 + n * 40);
+    if (!settled)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         s[i].settled = 0;
         if (!rows || json_array_append_new(rows, settlement_json(&s[i])))
@@ -239,24 +240,21 @@ int jobs_settle_batch(PGconn *conn, const char *owner, job_settlement *s, size_t
         2, NULL, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "settle jobs"))
         goto rollback;
-    q_buf_addc(&ids, '{');
     for (int r = 0; r < PQntuples(res); r++) {
         const char *id = PQgetvalue(res, r, 0);
 
-        if (r)
-            q_buf_addc(&ids, ',');
-        q_buf_adds(&ids, id);
         for (size_t i = 0; i < n; i++)
             if (!s[i].settled && strcmp(s[i].id, id) == 0) {
                 s[i].settled = 1;
+                settled[count++] = s[i].id;
                 break;
             }
-        count++;
     }
-    if (q_buf_addc(&ids, '}') != Q_BUF_OK)
-        goto rollback;
     PQclear(res);
-    settled_ids = q_buf_take(&ids);
+    res = NULL;
+    settled_ids = uuid_array(settled, (size_t)count, sizeof(*settled));
+    if (!settled_ids)
+        goto rollback;
     params[0] = settled_ids;
     res = PQexecParams(conn, "SELECT quarry_jobs_settled($1::uuid[])", 1, NULL, params, NULL,
                        NULL, 0);
@@ -276,7 +274,7 @@ out:
     json_decref(rows);
     free(rows_text);
     free(settled_ids);
-    q_buf_free(&ids);
+    free(settled);
     return rc;
 }
 

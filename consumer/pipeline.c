@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bedrock.h"
+#include "clock.h"
 #include "db.h"
 #include "ids.h"
 #include "log.h"
@@ -78,14 +79,6 @@ struct pipeline {
     unsigned long long rng;
     pipeline_stats stats;
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double next_random01(pipeline *pl)
 {

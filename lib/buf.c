@@ -133,3 +133,8 @@ char *q_buf_read_file(const char *path, size_t cap)
     }
     return q_buf_take(&b);
 }
+
+size_t q_buf_write_cb(char *data, size_t size, size_t nmemb, void *buf)
+{
+    return q_buf_add(buf, data, size * nmemb) == Q_BUF_OK ? size * nmemb : 0;
+}

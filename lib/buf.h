@@ -31,6 +31,11 @@ const char *q_buf_cstr(const q_buf *b);
  * an empty, never-allocated buffer gives a fresh "" (NULL only when out of memory). */
 char *q_buf_take(q_buf *b);
 
+/* A libcurl CURLOPT_WRITEFUNCTION that appends to the q_buf given as CURLOPT_WRITEDATA.
+ * Returns the bytes taken; anything short of size * nmemb (cap reached, out of memory)
+ * makes libcurl abort the transfer with CURLE_WRITE_ERROR. */
+size_t q_buf_write_cb(char *data, size_t size, size_t nmemb, void *buf);
+
 /* Reads a whole file into a NUL-terminated malloc'd string (free() it). Returns NULL when
  * the file cannot be opened or read, or holds more than `cap` bytes. */
 char *q_buf_read_file(const char *path, size_t cap);
