@@ -1,6 +1,8 @@
-/* invoker.h - many Bedrock InvokeModel calls in flight at once over one libcurl multi
- * handle (connection reuse, no thread per call), each signed with Quarry's own SigV4 or
- * sent with a Bedrock API key.
+/* invoker.h - many Bedrock InvokeModel calls in flight at once over libcurl multi
+ * handles (connection reuse, no thread per call; one multi handle per 32 calls, so
+ * libcurl's search for an idle connection stays short), all on one epoll set, each call
+ * signed with Quarry's own SigV4 (signing key cached per day) or sent with a Bedrock API
+ * key.
  *
  * Target, the rule the README documents:
  *   QUARRY_BEDROCK_ENDPOINT set           -> that endpoint, credentials from the chain

@@ -2,60 +2,81 @@
 #include "bedrock.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 
+/* Built with q_buf rather than jansson: one body per job, and building a json_t tree
+ * just to print it cost more than the rest of the job's own code (issue 4). Same
+ * members, order and escaping as json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER). */
 char *q_bedrock_claude_body(const char *system_prompt, const char *question, int max_tokens,
                             int has_temperature, double temperature)
 {
-    json_t *body;
-    char *text;
+    q_buf b;
 
     if (!question || max_tokens < 1)
         return NULL;
-    body = json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "anthropic_version", Q_ANTHROPIC_VERSION,
-                     "max_tokens", max_tokens, "messages", "role", "user", "content", question);
-    if (!body)
-        return NULL;
-    if (system_prompt && *system_prompt)
-        json_object_set_new(body, "system", json_string(system_prompt));
-    if (has_temperature)
-        json_object_set_new(body, "temperature", json_real(temperature));
-    text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(body);
-    return text;
-}
-
-char *q_bedrock_invoke_path(const char *model_id)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    q_buf b;
-
-    q_buf_init(&b, 8192);
-    if (q_buf_adds(&b, "/model/"))
+    q_buf_init(&b, (size_t)1 << 30);
+    if (q_buf_printf(&b, "{\"anthropic_version\":\"%s\",\"max_tokens\":%d,"
+                         "\"messages\":[{\"role\":\"user\",\"content\":",
+                     Q_ANTHROPIC_VERSION, max_tokens) != Q_BUF_OK ||
+        q_buf_add_json_string(&b, question, strlen(question), 0) != Q_BUF_OK ||
+        q_buf_adds(&b, "}]") != Q_BUF_OK)
         goto fail;
-    for (const unsigned char *p = (const unsigned char *)model_id; *p; p++) {
-        int rc;
+    if (system_prompt && *system_prompt &&
+        (q_buf_adds(&b, ",\"system\":") != Q_BUF_OK ||
+         q_buf_add_json_string(&b, system_prompt, strlen(system_prompt), 0) != Q_BUF_OK))
+        goto fail;
+    if (has_temperature && isfinite(temperature)) {
+        /* jansson's real format: 17 significant digits, ".0" when it reads as an integer */
+        char num[40];
+        int n = snprintf(num, sizeof(num), "%.17g", temperature);
 
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            rc = q_buf_addc(&b, (char)*p);
-        } else {
-            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            rc = q_buf_add(&b, esc, 3);
-        }
-        if (rc)
+        if (n < 0 || (size_t)n >= sizeof(num) - 2)
+            goto fail;
+        if (!strpbrk(num, ".eE"))
+            memcpy(num + n, ".0", 3);
+        if (q_buf_printf(&b, ",\"temperature\":%s", num) != Q_BUF_OK)
             goto fail;
     }
-    if (q_buf_adds(&b, "/invoke"))
+    if (q_buf_addc(&b, '}') != Q_BUF_OK)
         goto fail;
     return q_buf_take(&b);
 fail:
     q_buf_free(&b);
     return NULL;
+}
+
+int q_bedrock_add_invoke_path(q_buf *b, const char *model_id)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = q_buf_adds(b, "/model/");
+
+    for (const unsigned char *p = (const unsigned char *)model_id; *p && rc == Q_BUF_OK; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            rc = q_buf_addc(b, (char)*p);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = q_buf_add(b, esc, 3);
+        }
+    }
+    return rc == Q_BUF_OK ? q_buf_adds(b, "/invoke") : rc;
+}
+
+char *q_bedrock_invoke_path(const char *model_id)
+{
+    q_buf b;
+
+    q_buf_init(&b, 8192);
+    if (q_bedrock_add_invoke_path(&b, model_id) != Q_BUF_OK) {
+        q_buf_free(&b);
+        return NULL;
+    }
+    return q_buf_take(&b);
 }
 
 void q_bedrock_answer_free(q_bedrock_answer *a)

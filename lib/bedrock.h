@@ -7,11 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define Q_ANTHROPIC_VERSION "bedrock-2023-05-31"
 
 /* Builds the InvokeModel body for an Anthropic Claude model: anthropic_version,
  * max_tokens, system (omitted when NULL/""), one user message, temperature (when
- * has_temperature). Returns a malloc'd compact JSON string, or NULL on bad input. */
+ * has_temperature; left out, as jansson would, when not finite). Returns a malloc'd
+ * compact JSON string, or NULL on bad input (no question, max_tokens < 1, text that is
+ * not UTF-8) or when out of memory. */
 char *q_bedrock_claude_body(const char *system_prompt, const char *question, int max_tokens,
                             int has_temperature, double temperature);
 
@@ -19,6 +23,10 @@ char *q_bedrock_claude_body(const char *system_prompt, const char *question, int
  * every byte but unreserved characters is escaped, so ':' -> %3A and '/' (in ARNs)
  * -> %2F. Returns a malloc'd "/model/<id>/invoke", or NULL when out of memory. */
 char *q_bedrock_invoke_path(const char *model_id);
+
+/* The same path appended to a q_buf (see buf.h). Returns Q_BUF_OK or a Q_BUF_ error;
+ * on error the buffer may hold part of the path. */
+int q_bedrock_add_invoke_path(q_buf *b, const char *model_id);
 
 typedef struct {
     char *id;              /* "msg_bdrk_..." */

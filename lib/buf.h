@@ -16,7 +16,7 @@ typedef struct {
     size_t cap;    /* read-only: most bytes it may ever hold */
 } q_buf;
 
-enum { Q_BUF_OK = 0, Q_BUF_NOMEM = -1, Q_BUF_TOO_BIG = -2 };
+enum { Q_BUF_OK = 0, Q_BUF_NOMEM = -1, Q_BUF_TOO_BIG = -2, Q_BUF_BAD_UTF8 = -3 };
 
 void q_buf_init(q_buf *b, size_t cap);
 void q_buf_free(q_buf *b);
@@ -30,6 +30,17 @@ const char *q_buf_cstr(const q_buf *b);
 /* Hands the NUL-terminated contents to the caller (free() them) and empties the buffer;
  * an empty, never-allocated buffer gives a fresh "" (NULL only when out of memory). */
 char *q_buf_take(q_buf *b);
+
+/* Empties the buffer like q_buf_reset, but gives its memory back when more than `keep`
+ * bytes are allocated, so a buffer reused for many small contents does not hold on to
+ * one large one. */
+void q_buf_reset_shrink(q_buf *b, size_t keep);
+
+/* Appends s[0..len) as a JSON string literal, quotes included, escaped as jansson
+ * escapes (", \, control characters; '/' and non-ASCII kept as they are). Invalid
+ * UTF-8 (or a NUL byte) gives Q_BUF_BAD_UTF8 and leaves the buffer unchanged, unless
+ * `replace_invalid` is set: then each offending byte is written as \uFFFD. */
+int q_buf_add_json_string(q_buf *b, const char *s, size_t len, int replace_invalid);
 
 /* A libcurl CURLOPT_WRITEFUNCTION that appends to the q_buf given as CURLOPT_WRITEDATA.
  * Returns the bytes taken; anything short of size * nmemb (cap reached, out of memory)

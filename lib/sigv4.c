@@ -465,12 +465,11 @@ static int append_canonical_headers(q_buf *canon, q_buf *signed_hdrs, const sigv
     return q_buf_addc(canon, '\n') == Q_BUF_OK ? 0 : -1;
 }
 
-/* kSigning = HMAC chain "AWS4"+secret -> date -> region -> service -> "aws4_request";
- * returns hex HMAC(kSigning, sts) in out[65]. */
-static int compute_signature(const char *secret, const char *date8, const char *region,
-                             const char *service, const char *sts, char out[65])
+/* kSigning = HMAC chain "AWS4"+secret -> date -> region -> service -> "aws4_request". */
+static int derive_signing_key(const char *secret, const char *date8, const char *region,
+                              const char *service, unsigned char key[32])
 {
-    unsigned char k1[32], k2[32], mac[32];
+    unsigned char k1[32], k2[32];
     char *k_secret = NULL;
     size_t secret_len = strlen(secret);
     int rc = -1;
@@ -484,10 +483,8 @@ static int compute_signature(const char *secret, const char *date8, const char *
     if (hmac_sha256(k_secret, secret_len + 4, date8, 8, k1) != 0 ||
         hmac_sha256(k1, sizeof k1, region, strlen(region), k2) != 0 ||
         hmac_sha256(k2, sizeof k2, service, strlen(service), k1) != 0 ||
-        hmac_sha256(k1, sizeof k1, SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR), k2) != 0 ||
-        hmac_sha256(k2, sizeof k2, sts, strlen(sts), mac) != 0)
+        hmac_sha256(k1, sizeof k1, SIGV4_TERMINATOR, strlen(SIGV4_TERMINATOR), key) != 0)
         goto out;
-    to_hex(mac, sizeof mac, out);
     rc = 0;
 out:
     if (k_secret) {
@@ -497,6 +494,56 @@ out:
     OPENSSL_cleanse(k1, sizeof k1);
     OPENSSL_cleanse(k2, sizeof k2);
     return rc;
+}
+
+static int cache_holds(const q_sigv4_key_cache *c, const char *secret, const char *date8,
+                       const char *region, const char *service)
+{
+    return c->valid && memcmp(c->date8, date8, 8) == 0 && strcmp(c->region, region) == 0 &&
+           strcmp(c->service, service) == 0 && strcmp(c->secret, secret) == 0;
+}
+
+/* Returns hex HMAC(kSigning, sts) in out[65], taking kSigning from `cache` when it holds
+ * the key for this secret and scope (and storing it there when it can). */
+static int compute_signature(const char *secret, const char *date8, const char *region,
+                             const char *service, const char *sts, q_sigv4_key_cache *cache,
+                             char out[65])
+{
+    unsigned char key[32], mac[32];
+    int rc = -1;
+
+    if (cache && cache_holds(cache, secret, date8, region, service)) {
+        memcpy(key, cache->key, sizeof key);
+    } else {
+        if (derive_signing_key(secret, date8, region, service, key) != 0)
+            goto out;
+        if (cache) {
+            q_sigv4_key_cache_clear(cache);
+            if (strlen(secret) < sizeof cache->secret && strlen(region) < sizeof cache->region &&
+                strlen(service) < sizeof cache->service) {
+                memcpy(cache->date8, date8, 8);
+                cache->date8[8] = '\0';
+                strcpy(cache->region, region);
+                strcpy(cache->service, service);
+                strcpy(cache->secret, secret);
+                memcpy(cache->key, key, sizeof key);
+                cache->valid = 1;
+            }
+        }
+    }
+    if (hmac_sha256(key, sizeof key, sts, strlen(sts), mac) != 0)
+        goto out;
+    to_hex(mac, sizeof mac, out);
+    rc = 0;
+out:
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
+}
+
+void q_sigv4_key_cache_clear(q_sigv4_key_cache *cache)
+{
+    if (cache)
+        OPENSSL_cleanse(cache, sizeof *cache);
 }
 
 void q_sigv4_result_free(q_sigv4_result *r)
@@ -514,6 +561,13 @@ void q_sigv4_result_free(q_sigv4_result *r)
 int q_sigv4_sign(const q_sigv4_request *req, const q_aws_credentials *creds,
                  const char *region, const char *service, const char *amz_date,
                  q_sigv4_result *out)
+{
+    return q_sigv4_sign_cached(req, creds, region, service, amz_date, NULL, out);
+}
+
+int q_sigv4_sign_cached(const q_sigv4_request *req, const q_aws_credentials *creds,
+                        const char *region, const char *service, const char *amz_date,
+                        q_sigv4_key_cache *cache, q_sigv4_result *out)
 {
     q_buf canon, signed_hdrs, sts, authz;
     sigv4_header *hdrs = NULL;
@@ -568,7 +622,7 @@ int q_sigv4_sign(const q_sigv4_request *req, const q_aws_credentials *creds,
                      date8, region, service, creq_hash) != Q_BUF_OK)
         goto out;
     if (compute_signature(creds->secret_access_key, date8, region, service, q_buf_cstr(&sts),
-                          sig) != 0)
+                          cache, sig) != 0)
         goto out;
     if (q_buf_printf(&authz,
                      SIGV4_ALGORITHM " Credential=%s/%s/%s/%s/" SIGV4_TERMINATOR

@@ -61,6 +61,29 @@ int q_sigv4_sign(const q_sigv4_request *req, const q_aws_credentials *creds,
 
 void q_sigv4_result_free(q_sigv4_result *r);
 
+/* The signing key (HMAC chain "AWS4"+secret -> date -> region -> service ->
+ * "aws4_request") changes only when the date, region, service or secret does, so a
+ * signer that signs many requests keeps it here instead of computing four HMACs per
+ * request. Holds key material: clear it with q_sigv4_key_cache_clear when done. A zeroed
+ * struct is an empty cache. Not thread-safe: one cache per signing thread. */
+typedef struct {
+    int valid;
+    char date8[9];
+    char region[64];
+    char service[64];
+    char secret[128];            /* the secret the key was derived from (to notice rotation) */
+    unsigned char key[32];
+} q_sigv4_key_cache;
+
+/* As q_sigv4_sign, using and refreshing `cache` (may be NULL: then nothing is cached).
+ * Secrets, regions or services too long for the cache are signed without caching. */
+int q_sigv4_sign_cached(const q_sigv4_request *req, const q_aws_credentials *creds,
+                        const char *region, const char *service, const char *amz_date,
+                        q_sigv4_key_cache *cache, q_sigv4_result *out);
+
+/* Forgets the cached key, wiping it and the secret from memory. Accepts NULL. */
+void q_sigv4_key_cache_clear(q_sigv4_key_cache *cache);
+
 /* Formats time `t` (UTC) as "YYYYMMDDTHHMMSSZ" into out[17]; t is clamped to
  * 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z. */
 void q_sigv4_amz_date(long long t, char out[17]);

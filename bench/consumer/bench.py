@@ -13,7 +13,9 @@ with a matching QUARRY_MODEL_BUDGETS; reports goodput against Q and the share of
 throttled. Skipped when the emulator has no quotas.
 
 Bounded: every loop has a count and a deadline; every target is 127.0.0.1.
-Usage: bench/consumer/bench.py [--jobs N] [--in-flight K] [--quota-rpm Q]
+Usage: bench/consumer/bench.py [--jobs N] [--in-flight K] [--quota-rpm Q] [--backlog-only]
+                              [--no-build]
+Binaries come from QUARRY_BIN_DIR (default build/), which the script builds first.
 """
 import argparse
 import http.client
@@ -30,6 +32,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 RUN_DIR = os.path.join(REPO, ".run-bench")
+# Binaries under test: QUARRY_BIN_DIR (as scripts/stack.sh reads it), else build/.
+BIN_DIR = os.path.abspath(os.environ.get("QUARRY_BIN_DIR", os.path.join(REPO, "build")))
 PORTS = {"QUARRY_PG_PORT": "15490", "QUARRY_KAFKA_PORT": "19290",
          "QUARRY_KAFKA_CONTROLLER_PORT": "19291", "QUARRY_EMULATOR_PORT": "18290",
          "QUARRY_INTAKE_PORT": "18291"}
@@ -37,7 +41,7 @@ MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def stack(*args, extra=None):
-    env = dict(os.environ, QUARRY_RUN_DIR=RUN_DIR, QUARRY_BIN_DIR=os.path.join(REPO, "build"),
+    env = dict(os.environ, QUARRY_RUN_DIR=RUN_DIR, QUARRY_BIN_DIR=BIN_DIR,
                **PORTS, **(extra or {}))
     for k in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "QUARRY_BEDROCK_ENDPOINT"):
         env.pop(k, None)
@@ -154,7 +158,7 @@ def count_done(env, key_id):
 
 
 def create_key(env, name):
-    out = subprocess.run([os.path.join(REPO, "build", "quarry"), "keys", "create", "--name", name],
+    out = subprocess.run([os.path.join(BIN_DIR, "quarry"), "keys", "create", "--name", name],
                          env=dict(os.environ, **env), capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()
     key = out[-1]
@@ -255,12 +259,19 @@ def main():
     ap.add_argument("--in-flight", type=int, default=2000)
     ap.add_argument("--quota-rpm", type=int, default=1200)
     ap.add_argument("--keep", action="store_true", help="leave the stack running")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use the binaries in QUARRY_BIN_DIR as they are (no make first)")
+    ap.add_argument("--backlog-only", action="store_true",
+                    help="run the backlog phase only (skip overhead and quota)")
     args = ap.parse_args()
     consumer_env = {"QUARRY_MAX_IN_FLIGHT": str(args.in_flight),
                     "QUARRY_MAX_HELD": str(args.in_flight * 3),
                     "QUARRY_PARTITION_WINDOW": str(args.in_flight),
                     "QUARRY_LOG_LEVEL": "info"}
-    subprocess.run(["make", "-s", "-C", REPO], check=True)
+    # Build the tree under test (make's BUILD is relative to the repo when it can be).
+    build = os.path.relpath(BIN_DIR, REPO) if BIN_DIR.startswith(REPO + os.sep) else BIN_DIR
+    if not args.no_build:
+        subprocess.run(["make", "-s", "-C", REPO, f"BUILD={build}"], check=True)
     print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()}; "
           f"{subprocess.run(['uname', '-r'], capture_output=True, text=True).stdout.strip()}",
           flush=True)
@@ -270,8 +281,9 @@ def main():
     env = load_env()
     try:
         results = {"backlog": phase_backlog(env, args.jobs, args.in_flight, consumer_env)}
-        results["overhead"] = phase_overhead(env)
-        results["quota"] = phase_quota(env, args.quota_rpm, consumer_env)
+        if not args.backlog_only:
+            results["overhead"] = phase_overhead(env)
+            results["quota"] = phase_quota(env, args.quota_rpm, consumer_env)
         print("RESULT " + json.dumps(results), flush=True)
     finally:
         if not args.keep:

@@ -41,6 +41,55 @@ static void test_claude_body(void **state)
     assert_null(q_bedrock_claude_body(NULL, "q", 0, 0, 0));
 }
 
+/* The body is written without jansson; it must still be byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) made of the same members. */
+static void test_claude_body_matches_jansson(void **state)
+{
+    static const struct {
+        const char *system, *question;
+        int max_tokens, has_temperature;
+        double temperature;
+    } cases[] = {
+        {"be brief", "What is 2+2?", 64, 1, 0.5},
+        {NULL, "plain", 1, 0, 0},
+        {"", "empty system prompt", 100, 1, 0},
+        {"sys", "temperature one", 4096, 1, 1},
+        {"sys", "temperature 0.7", 10, 1, 0.7},
+        {"sys", "temperature 0.1", 10, 1, 0.1},
+        {"quotes \" and \\ backslash", "tab\there\nnewline\r\b\f\x01\x1f\x7f end", 5, 0, 0},
+        {"slash / kept", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad", 7, 1, 0.25},
+        {"sys", "</script><!-- & ' \"", 3, 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *body = q_bedrock_claude_body(cases[i].system, cases[i].question,
+                                           cases[i].max_tokens, cases[i].has_temperature,
+                                           cases[i].temperature);
+        json_t *o = json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "anthropic_version",
+                              Q_ANTHROPIC_VERSION, "max_tokens", cases[i].max_tokens,
+                              "messages", "role", "user", "content", cases[i].question);
+        char *want;
+
+        print_message("claude body case %zu\n", i);
+        assert_non_null(o);
+        if (cases[i].system && *cases[i].system)
+            json_object_set_new(o, "system", json_string(cases[i].system));
+        if (cases[i].has_temperature)
+            json_object_set_new(o, "temperature", json_real(cases[i].temperature));
+        want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        assert_non_null(body);
+        assert_string_equal(body, want);
+        free(want);
+        free(body);
+        json_decref(o);
+    }
+    /* text that is not UTF-8 cannot go into JSON (jansson refused it too) */
+    assert_null(q_bedrock_claude_body(NULL, "bad \xff byte", 5, 0, 0));
+    assert_null(q_bedrock_claude_body("bad \xc3", "q", 5, 0, 0));
+    assert_null(q_bedrock_claude_body(NULL, NULL, 5, 0, 0));
+}
+
 static void test_invoke_path(void **state)
 {
     static const struct {
@@ -60,6 +109,20 @@ static void test_invoke_path(void **state)
         char *p = q_bedrock_invoke_path(cases[i].model);
         assert_string_equal(p, cases[i].path);
         free(p);
+    }
+    {
+        q_buf b;
+
+        q_buf_init(&b, 64);
+        assert_int_equal(q_buf_adds(&b, "http://h"), Q_BUF_OK);
+        assert_int_equal(q_bedrock_add_invoke_path(&b, "a:b"), Q_BUF_OK);
+        assert_string_equal(q_buf_cstr(&b), "http://h/model/a%3Ab/invoke");
+        q_buf_reset(&b);
+        /* the cap holds: a path that does not fit is an error, not a cut */
+        assert_int_not_equal(q_bedrock_add_invoke_path(&b, "a-model-id-far-too-long-for-"
+                                                           "a-sixty-four-byte-buffer-x"),
+                             Q_BUF_OK);
+        q_buf_free(&b);
     }
 }
 
@@ -168,7 +231,8 @@ static void test_backoff(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claude_body),   cmocka_unit_test(test_invoke_path),
+        cmocka_unit_test(test_claude_body),   cmocka_unit_test(test_claude_body_matches_jansson),
+        cmocka_unit_test(test_invoke_path),
         cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_classify),
         cmocka_unit_test(test_backoff),
     };

@@ -702,6 +702,74 @@ static void test_sign_parse_roundtrip(void **state)
     q_sigv4_result_free(NULL);
 }
 
+/* The signing-key cache gives exactly the signatures q_sigv4_sign gives, across a date
+ * change (a new day means a new key), a rotated secret, another region or service, and
+ * a secret too long to cache. */
+static void test_key_cache(void **state)
+{
+    static const char long_secret[] =
+        "0123456789012345678901234567890123456789012345678901234567890123456789"
+        "0123456789012345678901234567890123456789012345678901234567890123456789";
+    static const struct {
+        const char *date, *secret, *region, *service;
+        int cached_after;   /* cache->valid afterwards */
+    } steps[] = {
+        { "20150830T123600Z", SUITE_SECRET, SUITE_REGION, SUITE_SERVICE, 1 },
+        { "20150830T235959Z", SUITE_SECRET, SUITE_REGION, SUITE_SERVICE, 1 },  /* hit */
+        { "20150831T000000Z", SUITE_SECRET, SUITE_REGION, SUITE_SERVICE, 1 },  /* new day */
+        { "20150831T000001Z", "rotatedSecretKey", SUITE_REGION, SUITE_SERVICE, 1 },
+        { "20150831T000002Z", "rotatedSecretKey", "eu-west-1", SUITE_SERVICE, 1 },
+        { "20150831T000003Z", "rotatedSecretKey", "eu-west-1", "bedrock", 1 },
+        { "20150831T000004Z", long_secret, "eu-west-1", "bedrock", 0 },       /* not cached */
+        { "20150830T123600Z", SUITE_SECRET, SUITE_REGION, SUITE_SERVICE, 1 },  /* back again */
+        { "20150830T123600Z", SUITE_SECRET, SUITE_REGION, SUITE_SERVICE, 1 },
+    };
+    q_sigv4_key_cache cache;
+    size_t i;
+
+    (void)state;
+    memset(&cache, 0, sizeof cache);
+    for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        q_http_header h[] = { { "Host", "example.amazonaws.com" },
+                              { "X-Amz-Date", steps[i].date } };
+        q_sigv4_request req = { "POST", "/model/m/invoke", NULL, h, 2, "{}", 2 };
+        q_aws_credentials creds = { SUITE_AK, steps[i].secret, NULL };
+        q_sigv4_result plain = { 0 }, cached = { 0 };
+
+        print_message("key cache step %zu\n", i);
+        assert_int_equal(q_sigv4_sign(&req, &creds, steps[i].region, steps[i].service,
+                                      steps[i].date, &plain), 0);
+        assert_int_equal(q_sigv4_sign_cached(&req, &creds, steps[i].region, steps[i].service,
+                                             steps[i].date, &cache, &cached), 0);
+        assert_string_equal(cached.authorization, plain.authorization);
+        assert_string_equal(cached.string_to_sign, plain.string_to_sign);
+        assert_int_equal(cache.valid, steps[i].cached_after);
+        if (cache.valid)
+            assert_memory_equal(cache.date8, steps[i].date, 8);
+        q_sigv4_result_free(&plain);
+        q_sigv4_result_free(&cached);
+    }
+    /* the suite's known signature, from a warm cache */
+    {
+        q_http_header h[] = { { "Host", "example.amazonaws.com" }, { "X-Amz-Date", SUITE_DATE } };
+        q_sigv4_request req = { "GET", "/", NULL, h, 2, NULL, 0 };
+        q_aws_credentials creds = { SUITE_AK, SUITE_SECRET, NULL };
+        q_sigv4_result res = { 0 };
+
+        assert_int_equal(q_sigv4_sign_cached(&req, &creds, SUITE_REGION, SUITE_SERVICE,
+                                             SUITE_DATE, &cache, &res), 0);
+        assert_string_equal(res.signature,
+                            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        q_sigv4_result_free(&res);
+    }
+    q_sigv4_key_cache_clear(&cache);
+    assert_int_equal(cache.valid, 0);
+    for (i = 0; i < sizeof cache.key; i++)
+        assert_int_equal(cache.key[i], 0);
+    assert_int_equal(cache.secret[0], 0);
+    q_sigv4_key_cache_clear(NULL);
+}
+
 /* Canonical URI and query rules beyond what the suite covers. */
 static void test_canonical_uri_and_query(void **state)
 {
@@ -862,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_parse_authorization_good),
         cmocka_unit_test(test_parse_authorization_bad),
         cmocka_unit_test(test_sign_parse_roundtrip),
+        cmocka_unit_test(test_key_cache),
         cmocka_unit_test(test_canonical_uri_and_query),
         cmocka_unit_test(test_header_canonicalisation),
         cmocka_unit_test(test_sign_bad_arguments),
