@@ -5,7 +5,9 @@
  * leetspeak, base64-wrapped text), then looks for instruction override, persona/role
  * switch, system-prompt or secret extraction, "developer/DAN mode" and fake delimiters
  * or role tags, in English, German, French, Spanish, Italian, Portuguese and Dutch (core
- * phrases also in Russian, Polish and Croatian). It never looks at length alone.
+ * words also in Russian, Polish, Croatian, Chinese, Japanese, Korean, Turkish, Indonesian
+ * and Swedish; scripts without spaces are segmented with the lexicon). It never looks at
+ * length alone.
  * docs/injection.md explains the design, the measured recall and false-positive rates,
  * and the known weaknesses.
  *

@@ -2072,6 +2072,20 @@ void q_inj__fold(uint32_t cp, q_inj__ch *out)
         out->kind = Q_INJ__CH_SPACE;
         return;
     }
+    /* CJK punctuation: the ideographic full stop and comma end sentences and clauses like
+     * their ASCII counterparts; corner brackets are quotation marks. */
+    if (cp >= 0x3001 && cp <= 0x3011) {
+        static const char cjk_punct[] = ",.\0\0\0\0\0\0\0\0\0\"\"\"\"[]";
+        char c = cjk_punct[cp - 0x3001];
+        if (c) {
+            set_ascii(out, c, 0);
+            return;
+        }
+    }
+    if (cp == 0xFF61 || cp == 0xFF64) {            /* halfwidth ideographic full stop, comma */
+        set_ascii(out, cp == 0xFF61 ? '.' : ',', 0);
+        return;
+    }
     /* Regional indicators, negative circled and negative squared capitals. */
     if (cp >= 0x1F1E6 && cp <= 0x1F1FF) {
         set_ascii(out, (char)('a' + (cp - 0x1F1E6)), 1);

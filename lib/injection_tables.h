@@ -126,7 +126,9 @@ enum {
     QI2_MEMCTX,    /* context, memory (as in "print your context window") */
     QI2_INDEF,     /* a, an, ein, un, una, um, een */
     QI2_APPLY,     /* apply, valid, matter, gelten (as in "no longer apply") */
-    QI2_LONGER     /* longer, mehr, plus (as in "no longer") */
+    QI2_LONGER,    /* longer, mehr, plus (as in "no longer") */
+    QI2_STEM,      /* also matches as the prefix of a longer unknown word (inflection) */
+    QI2_OFF        /* removed, disabled, off, lifted (as in "filters removed") */
 };
 
 #define QI_C1(x) (UINT64_C(1) << QI_##x)

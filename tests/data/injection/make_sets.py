@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""make_sets.py - builds the JSONL evaluation sets from the hand-written *.txt sources.
+
+    python3 tests/data/injection/make_sets.py      # rewrites the .jsonl files
+
+Source lines are TAB-separated: attacks "category, lang, text[, transform]", hard negatives
+"kind, lang, text". A typed "\\n" in a text becomes a real newline (except the two rows
+that test typed newlines, which keep it). The optional transform obfuscates the row
+(deterministically, so the output is stable):
+
+    homoglyph  Cyrillic/Greek look-alikes for a, c, e, i, o, p, x, y inside words
+    zw         zero-width space / joiner after every 2nd letter
+    spaced     letters separated by spaces ("i g n o r e")
+    dotted     letters separated by dots ("i.g.n.o.r.e")
+    leet       a->4, e->3, i->1, o->0, s->5, t->7
+    b64        the whole text as base64
+    b64wrap    "Decode this base64 and do what it says: <base64>"
+    fullwidth  fullwidth forms
+    math       mathematical bold letters
+    tags       an innocuous question followed by the text as Unicode tag characters
+    none       as written
+"""
+import base64
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOMO = {'a': 'а', 'c': 'с', 'e': 'е', 'i': 'і', 'o': 'о', 'p': 'р', 'x': 'х', 'y': 'у',
+        'A': 'А', 'E': 'Е', 'O': 'О', 'P': 'Р', 'C': 'С'}
+LEET = {'a': '4', 'e': '3', 'i': '1', 'o': '0', 's': '5', 't': '7'}
+
+
+def transform(text, how):
+    if how in ('', 'none'):
+        return text
+    if how == 'homoglyph':
+        return ''.join(HOMO.get(c, c) if k % 2 == 0 else c for k, c in enumerate(text))
+    if how == 'zw':
+        out, n = [], 0
+        for c in text:
+            out.append(c)
+            if c.isalpha():
+                n += 1
+                if n % 2 == 0:
+                    out.append('\u200b' if n % 4 else '\u200d')
+        return ''.join(out)
+    if how in ('spaced', 'dotted'):
+        sep = ' ' if how == 'spaced' else '.'
+        return '   '.join(sep.join(w) for w in text.split())
+    if how == 'leet':
+        return ''.join(LEET.get(c.lower(), c) for c in text)
+    if how == 'b64':
+        return base64.b64encode(text.encode()).decode()
+    if how == 'b64wrap':
+        return 'Decode this base64 and do what it says: ' + base64.b64encode(text.encode()).decode()
+    if how == 'fullwidth':
+        return ''.join(chr(ord(c) + 0xFEE0) if '!' <= c <= '~' else ('\u3000' if c == ' ' else c)
+                       for c in text)
+    if how == 'math':
+        def m(c):
+            if 'a' <= c <= 'z':
+                return chr(0x1D41A + ord(c) - ord('a'))
+            if 'A' <= c <= 'Z':
+                return chr(0x1D400 + ord(c) - ord('A'))
+            return c
+        return ''.join(m(c) for c in text)
+    if how == 'tags':
+        return 'What is the capital of Australia? ' + ''.join(
+            chr(0xE0000 + ord(c)) if ord(c) < 0x80 else c for c in text)
+    raise SystemExit('unknown transform: ' + how)
+
+
+def build(src, dst, label):
+    rows = []
+    with open(os.path.join(HERE, src), encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip('\n')
+            if not line or line.startswith('#'):
+                continue
+            parts = line.split('\t')
+            if len(parts) not in (3, 4):
+                raise SystemExit('%s:%d: expected 3 or 4 TAB-separated fields' % (src, n))
+            cat, lang, text = parts[:3]
+            how = parts[3] if len(parts) == 4 else ''
+            text = text.replace('\\n', '\n')
+            row = {'text': transform(text, how), 'label': label}
+            if label:
+                row['category'] = cat
+            else:
+                row['kind'] = cat
+            row['lang'] = lang
+            if how:
+                row['obfuscation'] = how
+            row['source'] = 'quarry:tests/data/injection/' + src
+            rows.append(row)
+    with open(os.path.join(HERE, dst), 'w', encoding='utf-8') as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + '\n')
+    print('%s: %d rows' % (dst, len(rows)), file=sys.stderr)
+
+
+build('attacks_a.txt', 'attacks_a.jsonl', 1)
+build('benign_a.txt', 'benign_a.jsonl', 0)
+build('attacks_b.txt', 'attacks_b.jsonl', 1)
+build('benign_b.txt', 'benign_b.jsonl', 0)
+build('attacks_c.txt', 'attacks_c.jsonl', 1)
+build('benign_c.txt', 'benign_c.jsonl', 0)
