@@ -1,6 +1,7 @@
 /* cli.h - shared pieces of the `quarry` command-line tool: exit codes, option parsing,
  * database helpers, and the subcommand entry points (one file per concern: migrate.c,
- * keys.c, client.c, report.c, prune.c; dbout.c has the database helpers). */
+ * keys.c, client.c, batch.c, report.c, prune.c; dbout.c has the database helpers, api.c
+ * the intake API helpers of the client commands). */
 #ifndef QUARRY_CLI_H
 #define QUARRY_CLI_H
 
@@ -11,9 +12,10 @@
 /* Exit codes scripts can rely on. */
 enum {
     CLI_OK = 0,
-    CLI_FAILED = 1,       /* the request was rejected, or the job ended failed/expired */
+    CLI_FAILED = 1,       /* the request was rejected, the job ended failed/expired, or a
+                             batch had invalid lines or requests that did not succeed */
     CLI_USAGE = 2,        /* bad command line */
-    CLI_TIMEOUT = 3,      /* --wait / wait ran out of time; the job goes on */
+    CLI_TIMEOUT = 3,      /* --wait / wait / --timeout ran out of time; the job goes on */
     CLI_UNAVAILABLE = 4   /* the service or database could not be reached */
 };
 
@@ -44,6 +46,7 @@ int cli_keys(int argc, char **argv);
 int cli_ask(int argc, char **argv);
 int cli_get(int argc, char **argv);
 int cli_wait(int argc, char **argv);
+int cli_batch(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_prune(int argc, char **argv);
 

@@ -1,5 +1,4 @@
 /* client.c - `quarry ask|get|wait`: the intake API from the command line. */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,69 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "api.h"
 #include "cli.h"
-#include "config.h"
-
-typedef struct {
-    const char *url;      /* intake base URL */
-    const char *key;      /* raw API key */
-    int json;             /* print raw JSON instead of the summary */
-} client;
-
-/* One request. Returns the HTTP status (0 on a transport error, printed) and sets
- * *out to the parsed JSON body (NULL when none). */
-static long request(const client *c, const char *method, const char *path, const char *body,
-                    json_t **out)
-{
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = NULL;
-    q_buf resp;
-    char url[2048], header[512];
-    long status = 0;
-    CURLcode cc;
-
-    *out = NULL;
-    if (!curl)
-        return 0;
-    q_buf_init(&resp, 16 * 1024 * 1024);
-    snprintf(url, sizeof(url), "%s%s", c->url, path);
-    snprintf(header, sizeof(header), "x-api-key: %s", c->key);
-    headers = curl_slist_append(headers, header);
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    if (body)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, q_buf_write_cb);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    cc = curl_easy_perform(curl);
-    if (cc != CURLE_OK)
-        fprintf(stderr, "quarry: could not reach %s: %s\n", c->url, curl_easy_strerror(cc));
-    else
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (resp.len)
-        *out = json_loadb(q_buf_cstr(&resp), resp.len, 0, NULL);
-    q_buf_free(&resp);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    return status;
-}
-
-static int print_error(long status, const json_t *body)
-{
-    const char *code = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
-    const char *msg = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
-
-    if (!status)
-        return CLI_UNAVAILABLE;
-    fprintf(stderr, "quarry: HTTP %ld %s: %s\n", status, code ? code : "ERROR",
-            msg ? msg : "no message");
-    return status >= 500 ? CLI_UNAVAILABLE : CLI_FAILED;
-}
 
 static int is_terminal(const char *status)
 {
@@ -77,7 +15,7 @@ static int is_terminal(const char *status)
                       strcmp(status, "cancelled") == 0 || strcmp(status, "expired") == 0);
 }
 
-static void print_job(const client *c, const json_t *job)
+static void print_job(const cli_client *c, const json_t *job)
 {
     const json_t *usage = json_object_get(job, "usage"), *err = json_object_get(job, "error");
     const char *answer = json_string_value(json_object_get(job, "answer"));
@@ -107,7 +45,7 @@ static void print_job(const client *c, const json_t *job)
 }
 
 /* Polls until the job is terminal or timeout_s passes. */
-static int wait_job(const client *c, const char *id, long timeout_s)
+static int wait_job(const cli_client *c, const char *id, long timeout_s)
 {
     char path[128];
     time_t until = time(NULL) + timeout_s;
@@ -116,11 +54,11 @@ static int wait_job(const client *c, const char *id, long timeout_s)
     snprintf(path, sizeof(path), "/v1/questions/%s", id);
     for (;;) {
         json_t *job;
-        long status = request(c, "GET", path, NULL, &job);
+        long status = cli_api_request(c, "GET", path, NULL, &job);
         const char *st = json_string_value(json_object_get(job, "status"));
 
         if (status != 200) {
-            int rc = print_error(status, job);
+            int rc = cli_api_error(status, job);
             json_decref(job);
             return rc;
         }
@@ -142,43 +80,9 @@ static int wait_job(const client *c, const char *id, long timeout_s)
     }
 }
 
-/* Parses the options every client command shares; returns -1 on a usage error. */
-static int client_options(int argc, char **argv, int *i, client *c, long *timeout_s, int *bad)
-{
-    const char *v;
-
-    if ((v = cli_opt(argc, argv, i, "--url", bad)))
-        c->url = v;
-    else if ((v = cli_opt(argc, argv, i, "--key", bad)))
-        c->key = v;
-    else if ((v = cli_opt(argc, argv, i, "--timeout", bad)))
-        *timeout_s = atol(v);
-    else if (strcmp(argv[*i], "--json") == 0)
-        c->json = 1;
-    else
-        return *bad ? -1 : 0;
-    return 1;
-}
-
-static int client_init(client *c)
-{
-    c->url = q_env_str("QUARRY_URL", "http://127.0.0.1:8080");
-    c->key = q_env_str("QUARRY_API_KEY", NULL);
-    c->json = 0;
-    return 0;
-}
-
-static int need_key(const client *c)
-{
-    if (c->key)
-        return 0;
-    fprintf(stderr, "quarry: set QUARRY_API_KEY or pass --key\n");
-    return -1;
-}
-
 int cli_ask(int argc, char **argv)
 {
-    client c;
+    cli_client c;
     const char *question = NULL, *model = NULL, *v;
     long max_tokens = 0, timeout_s = 120;
     double temperature = -1;
@@ -187,9 +91,9 @@ int cli_ask(int argc, char **argv)
     char *text;
     long status;
 
-    client_init(&c);
+    cli_client_init(&c);
     for (int i = 1; i < argc; i++) {
-        int r = client_options(argc, argv, &i, &c, &timeout_s, &bad);
+        int r = cli_client_option(argc, argv, &i, &c, &timeout_s);
 
         if (r < 0)
             return CLI_USAGE;
@@ -220,7 +124,7 @@ int cli_ask(int argc, char **argv)
         fprintf(stderr, "quarry ask: the question is required\n");
         return CLI_USAGE;
     }
-    if (need_key(&c))
+    if (cli_need_key(&c))
         return CLI_USAGE;
     body = json_pack("{s:s}", "question", question);
     if (model)
@@ -231,10 +135,10 @@ int cli_ask(int argc, char **argv)
         json_object_set_new(body, "temperature", json_real(temperature));
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    status = request(&c, "POST", "/v1/questions", text, &resp);
+    status = cli_api_request(&c, "POST", "/v1/questions", text, &resp);
     free(text);
     if (status != 202) {
-        rc = print_error(status, resp);
+        rc = cli_api_error(status, resp);
     } else if (wait) {
         rc = wait_job(&c, json_string_value(json_object_get(resp, "id")), timeout_s);
     } else {
@@ -250,14 +154,14 @@ int cli_ask(int argc, char **argv)
 
 static int get_or_wait(int argc, char **argv, int wait)
 {
-    client c;
+    cli_client c;
     const char *id = NULL;
     long timeout_s = 120;
-    int bad = 0, rc;
+    int rc;
 
-    client_init(&c);
+    cli_client_init(&c);
     for (int i = 1; i < argc; i++) {
-        int r = client_options(argc, argv, &i, &c, &timeout_s, &bad);
+        int r = cli_client_option(argc, argv, &i, &c, &timeout_s);
 
         if (r < 0)
             return CLI_USAGE;
@@ -278,7 +182,7 @@ static int get_or_wait(int argc, char **argv, int wait)
         fprintf(stderr, "quarry: the job id is required\n");
         return CLI_USAGE;
     }
-    if (need_key(&c))
+    if (cli_need_key(&c))
         return CLI_USAGE;
     if (wait)
         return wait_job(&c, id, timeout_s);
@@ -288,12 +192,12 @@ static int get_or_wait(int argc, char **argv, int wait)
         long status;
 
         snprintf(path, sizeof(path), "/v1/questions/%s", id);
-        status = request(&c, "GET", path, NULL, &job);
+        status = cli_api_request(&c, "GET", path, NULL, &job);
         if (status == 200) {
             print_job(&c, job);
             rc = CLI_OK;
         } else {
-            rc = print_error(status, job);
+            rc = cli_api_error(status, job);
         }
         json_decref(job);
     }

@@ -18,12 +18,15 @@ static void usage(FILE *out)
           "  prune --older-than 30d         delete old finished jobs, keeping report figures\n"
           "  ask QUESTION [--wait] [...]    submit a question\n"
           "  get ID                         show a job\n"
-          "  wait ID [--timeout SECONDS]    wait until a job ends and show it\n\n"
+          "  wait ID [--timeout SECONDS]    wait until a job ends and show it\n"
+          "  batch submit|wait|status|results|cancel|list\n"
+          "                                 many questions at once from a JSONL file\n\n"
           "Every command takes --help. Settings: QUARRY_DATABASE_URL (migrate, keys,\n"
-          "report, prune), QUARRY_URL and QUARRY_API_KEY (ask, get, wait);\n"
+          "report, prune), QUARRY_URL and QUARRY_API_KEY (ask, get, wait, batch);\n"
           "`source .run/env` sets them for the local stack.\n\n"
-          "Exit codes: 0 ok, 1 rejected or job failed, 2 usage, 3 wait timed out,\n"
-          "4 service or database unavailable.\n",
+          "Exit codes: 0 ok, 1 rejected or job failed (a batch: some line invalid or some\n"
+          "request not succeeded), 2 usage, 3 wait timed out, 4 service or database\n"
+          "unavailable; Ctrl-C while `batch` waits ends by SIGINT, the batch goes on.\n",
           out);
 }
 
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
         rc = cli_get(argc - 1, argv + 1);
     else if (strcmp(argv[1], "wait") == 0)
         rc = cli_wait(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "batch") == 0)
+        rc = cli_batch(argc - 1, argv + 1);
     else {
         fprintf(stderr, "quarry: unknown command \"%s\"\n\n", argv[1]);
         usage(stderr);

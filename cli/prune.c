@@ -1,8 +1,9 @@
 /* prune.c - `quarry prune`: job retention. Deletes finished jobs older than a duration
  * in bounded batches, each batch one transaction of quarry_prune_jobs() (migration 0005),
  * which folds the jobs into job_rollups / job_latency_rollups before deleting them, so
- * every report figure stays the same. Queued and running jobs are never touched, and
- * daily_usage (itself a rollup) is left as it is. */
+ * every report figure stays the same. Queued and running jobs are never touched, nor
+ * the jobs of a batch still running (migration 0007), and daily_usage (itself a rollup)
+ * is left as it is. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ static int prune_usage(FILE *out, int rc)
           "default. Their tokens, cost, counts and latencies are first added to the\n"
           "rollups the reports read, so `quarry report` shows the same figures afterwards;\n"
           "only the rows themselves (question, answer) are gone. Queued and running jobs are\n"
-          "never deleted. --dry-run only counts what would be deleted.\n\n"
+          "never deleted, nor the jobs of a batch that has not ended (its final figures and\n"
+          "results are read from them). --dry-run only counts what would be deleted.\n\n"
           "Exit codes: 0 ok, 1 the database refused, 2 usage, 4 database unavailable.\n",
           out);
     return rc;
@@ -34,13 +36,17 @@ static int dry_run(PGconn *conn, const char *cutoff)
     const char *params[1] = {cutoff};
     PGresult *res = PQexecParams(
         conn,
-        "SELECT coalesce(status, 'total') AS status,"
-        " count(*) FILTER (WHERE finished_at IS NOT NULL) AS would_delete,"
-        " count(*) FILTER (WHERE finished_at IS NULL) AS kept_unfinished,"
-        " to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS oldest"
-        " FROM jobs WHERE created_at < $1::timestamptz"
-        " AND quarry_utc_day(created_at) <= quarry_utc_day($1::timestamptz)"
-        " GROUP BY ROLLUP (status) ORDER BY status NULLS LAST",
+        "SELECT coalesce(j.status, 'total') AS status,"
+        " count(*) FILTER (WHERE j.finished_at IS NOT NULL"
+        " AND (j.batch_id IS NULL OR b.ended_at IS NOT NULL)) AS would_delete,"
+        " count(*) FILTER (WHERE j.finished_at IS NULL) AS kept_unfinished,"
+        " count(*) FILTER (WHERE j.finished_at IS NOT NULL AND j.batch_id IS NOT NULL"
+        " AND b.ended_at IS NULL) AS kept_open_batch,"
+        " to_char(min(j.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS oldest"
+        " FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id"
+        " WHERE j.created_at < $1::timestamptz"
+        " AND quarry_utc_day(j.created_at) <= quarry_utc_day($1::timestamptz)"
+        " GROUP BY ROLLUP (j.status) ORDER BY j.status NULLS LAST",
         1, NULL, params, NULL, NULL, 0);
     int rc;
 

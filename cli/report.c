@@ -1,9 +1,10 @@
 /* report.c - `quarry report`: spend, errors, latency percentiles, the most expensive
  * requests, and rejected or injection-flagged submissions, read from the report views of
- * migration 0005 (docs/reporting.md), as an aligned table, CSV or JSON.
+ * migrations 0005 and 0007 (docs/reporting.md), as an aligned table, CSV or JSON.
  *
  * Every aggregate report reads live jobs plus the rollups of pruned ones, so its figures
- * do not change when `quarry prune` runs. Days are UTC days of job creation. */
+ * do not change when `quarry prune` runs. Days are UTC days of job creation. Grouping or
+ * filtering by batch reads report_job_facts directly (the daily views have no batch). */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,9 @@
 #include "config.h"
 
 #define MAX_PARAMS 12
-#define MAX_DIMS 3
+#define MAX_DIMS 4
 
-typedef enum { DIM_DAY, DIM_KEY, DIM_MODEL } dim;
+typedef enum { DIM_DAY, DIM_KEY, DIM_MODEL, DIM_BATCH } dim;
 
 struct report_args;
 
@@ -25,6 +26,7 @@ typedef struct {
     const char *name;        /* report name on the command line */
     const char *default_by;  /* default --by, or NULL when --by does not apply */
     int has_model;           /* whether --model applies */
+    int has_batch;           /* whether --batch applies (and, with default_by, --by batch) */
     int has_limit;           /* whether --limit applies */
     int (*build)(const struct report_args *, q_buf *sql, const char **params, int *np);
     const char *help;
@@ -38,6 +40,9 @@ typedef struct report_args {
     const char *keys;            /* comma-separated ids/prefixes/names, or NULL */
     const char *models;          /* comma-separated model ids, or NULL */
     q_buf key_ids_buf;           /* --key resolved: "{1,2}", for $n::bigint[] */
+    const char *batches;         /* --batch as given, or NULL */
+    q_buf batch_ids_buf;         /* --batch checked: "{id,id}", for $n::uuid[] */
+    int by_batch;                /* batch is among dims, or --batch was given */
     long limit;
     char limit_text[24];         /* limit as the query parameter (outlives the build) */
     q_rf_format format;
@@ -53,8 +58,8 @@ static const char *param(const char **params, int *np, const char *value, char r
     return ref;
 }
 
-/* " AND ..." for --since/--until/--key/--model over a relation with columns day,
- * api_key_id and (when has_model) model. */
+/* " AND ..." for --since/--until/--key/--model/--batch over a relation with columns day,
+ * api_key_id, (when has_model) model and (when --batch is given) batch_id. */
 static int add_filters(const report_args *a, q_buf *sql, const char **params, int *np,
                        int has_model)
 {
@@ -71,6 +76,9 @@ static int add_filters(const report_args *a, q_buf *sql, const char **params, in
     if (a->models && has_model)
         rc |= q_buf_printf(sql, " AND model = ANY (string_to_array(%s, ','))",
                            param(params, np, a->models, ref));
+    if (a->batches)
+        rc |= q_buf_printf(sql, " AND batch_id = ANY (%s::uuid[])",
+                           param(params, np, q_buf_cstr(&a->batch_ids_buf), ref));
     return rc;
 }
 
@@ -92,6 +100,9 @@ static int add_dims(const report_args *a, q_buf *sql, int output_names)
         case DIM_MODEL:
             rc |= q_buf_adds(sql, "model, ");
             break;
+        case DIM_BATCH:
+            rc |= q_buf_adds(sql, "batch_id, batch_status, ");
+            break;
         }
     return rc;
 }
@@ -103,11 +114,33 @@ static int add_dim_list(const report_args *a, q_buf *sql, const char *lead)
     int rc = Q_BUF_OK;
 
     for (int i = 0; i < a->ndims; i++) {
-        const char *name = a->dims[i] == DIM_DAY ? "day" : a->dims[i] == DIM_KEY ? "key_id, key_name"
-                                                                                 : "model";
-        rc |= q_buf_printf(sql, "%s%s", i == 0 ? lead : ", ", name);
+        static const char *const names[] = {[DIM_DAY] = "day", [DIM_KEY] = "key_id, key_name",
+                                            [DIM_MODEL] = "model",
+                                            [DIM_BATCH] = "batch_id, batch_status"};
+
+        rc |= q_buf_printf(sql, "%s%s", i == 0 ? lead : ", ", names[a->dims[i]]);
     }
     return rc;
+}
+
+/* With a batch dimension or filter, spend and errors read the facts themselves, in the
+ * shape of report_spend_daily / report_errors_daily rows plus batch_id and the batch's
+ * status (NULL for a job outside any batch); otherwise the view named. */
+static int add_source(const report_args *a, q_buf *sql, const char *view)
+{
+    if (!a->by_batch)
+        return q_buf_adds(sql, view);
+    return q_buf_adds(sql,
+                      "(SELECT f.day, f.api_key_id, k.name AS key_name, f.model, f.status,"
+                      " f.error_code, f.batch_id, b.status AS batch_status, f.jobs,"
+                      " CASE WHEN f.status = 'succeeded' THEN f.jobs ELSE 0 END AS succeeded,"
+                      " CASE WHEN f.status = 'failed' THEN f.jobs ELSE 0 END AS failed,"
+                      " CASE WHEN f.status = 'cancelled' THEN f.jobs ELSE 0 END AS cancelled,"
+                      " CASE WHEN f.status = 'expired' THEN f.jobs ELSE 0 END AS expired,"
+                      " f.attempts, f.input_tokens, f.output_tokens, f.cache_read_tokens,"
+                      " f.cache_write_tokens, f.cost_usd"
+                      " FROM report_job_facts f JOIN api_keys k ON k.id = f.api_key_id"
+                      " LEFT JOIN batches b ON b.id = f.batch_id) s");
 }
 
 static int build_spend(const report_args *a, q_buf *sql, const char **params, int *np)
@@ -123,8 +156,9 @@ static int build_spend(const report_args *a, q_buf *sql, const char **params, in
                      " sum(output_tokens)::bigint AS output_tokens,"
                      " sum(cache_read_tokens)::bigint AS cache_read_tokens,"
                      " sum(cache_write_tokens)::bigint AS cache_write_tokens,"
-                     " sum(cost_usd)::numeric(24,12) AS cost_usd"
-                     " FROM report_spend_daily WHERE true");
+                     " sum(cost_usd)::numeric(24,12) AS cost_usd FROM ");
+    rc |= add_source(a, sql, "report_spend_daily");
+    rc |= q_buf_adds(sql, " WHERE true");
     rc |= add_filters(a, sql, params, np, 1);
     rc |= add_dim_list(a, sql, " GROUP BY ");
     rc |= q_buf_adds(sql, " HAVING count(*) > 0");
@@ -139,8 +173,9 @@ static int build_errors(const report_args *a, q_buf *sql, const char **params, i
     rc |= add_dims(a, sql, 0);
     rc |= q_buf_adds(sql, "status, error_code, sum(jobs)::bigint AS jobs,"
                           " sum(attempts)::bigint AS attempts,"
-                          " sum(cost_usd)::numeric(24,12) AS cost_usd"
-                          " FROM report_errors_daily WHERE true");
+                          " sum(cost_usd)::numeric(24,12) AS cost_usd FROM ");
+    rc |= add_source(a, sql, "report_errors_daily");
+    rc |= q_buf_adds(sql, " WHERE status <> 'succeeded'");
     rc |= add_filters(a, sql, params, np, 1);
     rc |= q_buf_adds(sql, " GROUP BY ");
     rc |= add_dims(a, sql, 1);
@@ -163,9 +198,13 @@ static int build_latency(const report_args *a, q_buf *sql, const char **params, 
     int rc = q_buf_adds(sql, "WITH h AS (SELECT ");
 
     rc |= add_dims(a, sql, 0);
-    rc |= q_buf_adds(sql, "kind, latency_ms, sum(jobs) AS n FROM (SELECT h.*, k.name AS key_name"
-                          " FROM report_latency_histogram h JOIN api_keys k ON k.id = h.api_key_id) f"
-                          " WHERE status = 'succeeded'");
+    rc |= q_buf_adds(sql, "kind, latency_ms, sum(jobs) AS n FROM (SELECT h.*, k.name AS key_name");
+    if (a->by_batch)
+        rc |= q_buf_adds(sql, ", b.status AS batch_status");
+    rc |= q_buf_adds(sql, " FROM report_latency_histogram h JOIN api_keys k ON k.id = h.api_key_id");
+    if (a->by_batch)
+        rc |= q_buf_adds(sql, " LEFT JOIN batches b ON b.id = h.batch_id");
+    rc |= q_buf_adds(sql, ") f WHERE status = 'succeeded'");
     rc |= add_filters(a, sql, params, np, 1);
     rc |= q_buf_adds(sql, " GROUP BY ");
     rc |= add_dims(a, sql, 1);
@@ -244,16 +283,16 @@ static int build_injections(const report_args *a, q_buf *sql, const char **param
 }
 
 static const report_kind KINDS[] = {
-    {"spend", "day", 1, 0, build_spend,
+    {"spend", "day", 1, 1, 0, build_spend,
      "jobs, tokens (input/output/cache read/cache write) and cost in USD"},
-    {"errors", "", 1, 0, build_errors,
+    {"errors", "", 1, 1, 0, build_errors,
      "jobs that did not succeed, by status and error code, with their share"},
-    {"latency", "model", 1, 0, build_latency,
+    {"latency", "model", 1, 1, 0, build_latency,
      "p50/p90/p99/max of model latency and end-to-end time, succeeded jobs"},
-    {"top", NULL, 1, 1, build_top, "the most expensive requests still in jobs"},
-    {"rejections", "", 0, 0, build_rejections,
+    {"top", NULL, 1, 1, 1, build_top, "the most expensive requests still in jobs"},
+    {"rejections", "", 0, 0, 0, build_rejections,
      "submissions the intake rejected or flagged, by code, action and reason"},
-    {"injections", NULL, 0, 1, build_injections,
+    {"injections", NULL, 0, 0, 1, build_injections,
      "prompt-injection attempts, blocked or flagged, newest first"},
 };
 #define NKINDS (sizeof(KINDS) / sizeof(KINDS[0]))
@@ -263,26 +302,30 @@ static const report_kind KINDS[] = {
 static int report_usage(FILE *out, int rc)
 {
     fputs("usage: quarry report REPORT [--by DIMS] [--since DAY] [--until DAY] [--key KEYS]\n"
-          "                            [--model MODELS] [--limit N] [--format table|csv|json]\n"
-          "                            [--database-url URL]\n\nReports:\n",
+          "                            [--model MODELS] [--batch IDS] [--limit N]\n"
+          "                            [--format table|csv|json] [--database-url URL]\n\n"
+          "Reports:\n",
           out);
     for (size_t k = 0; k < NKINDS; k++)
         fprintf(out, "  %-11s %s\n", KINDS[k].name, KINDS[k].help);
     fputs("\nOptions:\n"
-          "  --by DIMS       group by a comma-separated list of day, key, model, or \"total\"\n"
-          "                  (spend: default day; errors and rejections: default none;\n"
-          "                  latency: default model)\n"
+          "  --by DIMS       group by a comma-separated list of day, key, model, batch, or\n"
+          "                  \"total\" (spend: default day; errors and rejections: default\n"
+          "                  none; latency: default model); batch adds batch_id and\n"
+          "                  batch_status, empty for jobs outside any batch (not for\n"
+          "                  rejections)\n"
           "  --since DAY     first UTC day, YYYY-MM-DD or Nd (N days ago); inclusive\n"
           "  --until DAY     last UTC day, same forms; inclusive\n"
           "  --key KEYS      comma-separated key ids, prefixes or names\n"
           "  --model MODELS  comma-separated model ids (not for rejections, injections)\n"
+          "  --batch IDS     comma-separated batch ids (not for rejections, injections)\n"
           "  --limit N       rows of top and injections (default 20)\n"
           "  --format F      table (default), csv or json (exact decimals as strings)\n\n"
           "A job counts on the UTC day it was created; only finished jobs are reported.\n"
           "Figures include jobs removed by `quarry prune` (from its rollups), except top,\n"
           "which lists jobs still stored. The views behind each report are documented in\n"
-          "docs/reporting.md. Exit codes: 0 ok, 1 no such key or query failed, 2 usage,\n"
-          "4 database unavailable.\n",
+          "docs/reporting.md. Exit codes: 0 ok, 1 no such key or batch or the query\n"
+          "failed, 2 usage, 4 database unavailable.\n",
           out);
     return rc;
 }
@@ -306,6 +349,8 @@ static int parse_by(const char *s, report_args *a)
             d = DIM_KEY;
         else if (strcmp(tok, "model") == 0)
             d = DIM_MODEL;
+        else if (strcmp(tok, "batch") == 0)
+            d = DIM_BATCH;
         else
             return -1;
         for (int i = 0; i < a->ndims; i++)
@@ -316,6 +361,55 @@ static int parse_by(const char *s, report_args *a)
         a->dims[a->ndims++] = d;
     }
     return 0;
+}
+
+/* Checks --batch (comma-separated UUIDs, any case) and writes it as a uuid[] literal
+ * "{id,id}" to out. Returns 0, or -1 when an id is malformed or out is full. */
+static int parse_batches(const char *s, q_buf *out)
+{
+    const char *p = s;
+    int rc = q_buf_adds(out, "{");
+
+    for (;;) {
+        size_t n = strcspn(p, ",");
+
+        if (n != 36)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+            if (dash ? p[i] != '-' : !strchr("0123456789abcdefABCDEF", p[i]))
+                return -1;
+        }
+        rc |= q_buf_printf(out, "%s%.*s", p == s ? "" : ",", (int)n, p);
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    rc |= q_buf_adds(out, "}");
+    return rc == Q_BUF_OK ? 0 : -1;
+}
+
+/* Fails when a --batch id names no batch, as --key does for keys. Returns CLI_OK or an
+ * exit code (printed). */
+static int check_batches(PGconn *conn, const report_args *a)
+{
+    const char *params[1] = {q_buf_cstr(&a->batch_ids_buf)};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT w::text FROM unnest($1::uuid[]) w"
+                                 " WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = w)"
+                                 " LIMIT 1",
+                                 1, NULL, params, NULL, NULL, 0);
+    int rc = CLI_OK;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = cli_db_fail("report", "look up the batches", res, conn);
+    else if (PQntuples(res) > 0) {
+        fprintf(stderr, "quarry report: no batch has id %s\n", PQgetvalue(res, 0, 0));
+        rc = CLI_FAILED;
+    }
+    PQclear(res);
+    return rc;
 }
 
 /* Resolves --key into a bigint[] literal in a->key_ids_buf. Returns CLI_OK or an exit
@@ -375,6 +469,7 @@ int cli_report(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     a.limit = 20;
     q_buf_init(&a.key_ids_buf, 64 * 1024);
+    q_buf_init(&a.batch_ids_buf, 64 * 1024);
     q_buf_init(&sql, 64 * 1024);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         rc = report_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
@@ -412,6 +507,13 @@ int cli_report(int argc, char **argv)
             a.keys = v;
         } else if ((v = cli_opt(argc, argv, &i, "--model", &bad))) {
             a.models = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--batch", &bad))) {
+            if (a.batches || parse_batches(v, &a.batch_ids_buf)) {
+                fprintf(stderr, "quarry report: --batch must be comma-separated batch ids "
+                                "(given once), not \"%s\"\n", v);
+                goto out;
+            }
+            a.batches = v;
         } else if ((v = cli_opt(argc, argv, &i, "--limit", &bad))) {
             char *end;
 
@@ -440,8 +542,8 @@ int cli_report(int argc, char **argv)
         goto out;
     }
     if (a.kind->default_by && parse_by(by ? by : a.kind->default_by, &a)) {
-        fprintf(stderr, "quarry report: --by must list day, key and model (each at most once) "
-                        "or be \"total\", not \"%s\"\n", by);
+        fprintf(stderr, "quarry report: --by must list day, key, model and batch (each at most "
+                        "once) or be \"total\", not \"%s\"\n", by);
         goto out;
     }
     if (a.models && !a.kind->has_model) {
@@ -462,13 +564,27 @@ int cli_report(int argc, char **argv)
         q_rf_format_day(since, a.since);
     if (have_until)
         q_rf_format_day(until, a.until);
-    if (a.kind->has_model == 0 && a.ndims)
-        for (int i = 0; i < a.ndims; i++)
-            if (a.dims[i] == DIM_MODEL) {
-                fprintf(stderr, "quarry report %s: cannot group by model: the intake records "
-                                "rejections without a model\n", a.kind->name);
-                goto out;
-            }
+    if (a.batches && !a.kind->has_batch) {
+        fprintf(stderr, "quarry report %s: --batch does not apply: the intake records "
+                        "rejections without a batch\n", a.kind->name);
+        goto out;
+    }
+    for (int i = 0; i < a.ndims; i++) {
+        if (a.dims[i] == DIM_MODEL && !a.kind->has_model) {
+            fprintf(stderr, "quarry report %s: cannot group by model: the intake records "
+                            "rejections without a model\n", a.kind->name);
+            goto out;
+        }
+        if (a.dims[i] == DIM_BATCH && !a.kind->has_batch) {
+            fprintf(stderr, "quarry report %s: cannot group by batch: the intake records "
+                            "rejections without a batch\n", a.kind->name);
+            goto out;
+        }
+        if (a.dims[i] == DIM_BATCH)
+            a.by_batch = 1;
+    }
+    if (a.batches)
+        a.by_batch = 1;
     if (!url) {
         fprintf(stderr, "quarry report: set QUARRY_DATABASE_URL or pass --database-url\n");
         goto out;
@@ -478,6 +594,8 @@ int cli_report(int argc, char **argv)
         goto out;
     }
     if (a.keys && (rc = resolve_keys(conn, &a)) != CLI_OK)
+        goto out;
+    if (a.batches && (rc = check_batches(conn, &a)) != CLI_OK)
         goto out;
     snprintf(a.limit_text, sizeof(a.limit_text), "%ld", a.limit);
     if (a.kind->build(&a, &sql, params, &np) != Q_BUF_OK) {
@@ -497,5 +615,6 @@ out:
     PQfinish(conn);
     q_buf_free(&sql);
     q_buf_free(&a.key_ids_buf);
+    q_buf_free(&a.batch_ids_buf);
     return rc;
 }

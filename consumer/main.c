@@ -78,6 +78,8 @@ static void usage(void)
          "  QUARRY_MODEL_BUDGETS            MODEL=RPM[/TPM];... send-rate budgets per model id\n"
          "  QUARRY_JOB_DEADLINE_SECONDS     a job not answered this long after submission\n"
          "                                  ends expired (default 3600)\n"
+         "  QUARRY_BATCH_DEADLINE_SECONDS   the same for jobs of the batch topic (default 86400;\n"
+         "                                  a batch's own expiry is set by the intake)\n"
          "  QUARRY_LEASE_SECONDS            claim lease, renewed every third of it (default 300)\n"
          "  QUARRY_SETTLE_BATCH             settlements per transaction (default 200)\n"
          "  QUARRY_SETTLE_DELAY_MS          longest wait to fill a batch (default 20)\n"
@@ -92,7 +94,7 @@ static void usage(void)
 typedef struct {
     long max_in_flight, max_held, window, attempts, bounded, base_ms, cap_ms, fallback_after,
         fallback_wait_ms, batch_share_pct,
-        deadline, lease, settle_batch, settle_delay, drain, sweep_interval, sweep_queued,
+        deadline, batch_deadline, lease, settle_batch, settle_delay, drain, sweep_interval, sweep_queued,
         sweep_again;
 } settings;
 
@@ -109,6 +111,7 @@ static int read_settings(settings *s)
         q_env_long("QUARRY_FALLBACK_WAIT_MS", 1000, 0, 3600000, &s->fallback_wait_ms) ||
         q_env_long("QUARRY_BATCH_SHARE_PERCENT", 80, 1, 100, &s->batch_share_pct) ||
         q_env_long("QUARRY_JOB_DEADLINE_SECONDS", 3600, 1, 7 * 86400, &s->deadline) ||
+        q_env_long("QUARRY_BATCH_DEADLINE_SECONDS", 86400, 1, 30L * 86400, &s->batch_deadline) ||
         q_env_long("QUARRY_LEASE_SECONDS", 300, 3, 86400, &s->lease) ||
         q_env_long("QUARRY_SETTLE_BATCH", 200, 1, 10000, &s->settle_batch) ||
         q_env_long("QUARRY_SETTLE_DELAY_MS", 20, 0, 10000, &s->settle_delay) ||
@@ -394,12 +397,13 @@ int main(int argc, char **argv)
             .backoff_base_ms = set.base_ms,
             .backoff_cap_ms = set.cap_ms,
             .deadline_seconds = set.deadline,
+            .batch_deadline_seconds = set.batch_deadline,
             .lease_seconds = (int)set.lease,
             .settle_batch = (size_t)set.settle_batch,
             .settle_delay_ms = set.settle_delay,
             .model_budgets = q_env_str("QUARRY_MODEL_BUDGETS", ""),
         };
-        sweeper_config sc = {.topic = topic, .interval_seconds = set.sweep_interval,
+        sweeper_config sc = {.topic = topic, .batch_topic = batch_topic, .interval_seconds = set.sweep_interval,
                              .queued_after_seconds = set.sweep_queued,
                              .again_seconds = set.sweep_again, .deadline_seconds = set.deadline,
                              .batch = 1000};

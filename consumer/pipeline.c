@@ -507,7 +507,9 @@ int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *re
         pl->held++;
         if (j->ref.low_priority)
             pl->held_low++;
-        j->deadline = (time_t)j->work.created_at_epoch + pl->cfg.deadline_seconds;
+        j->deadline = (time_t)j->work.created_at_epoch +
+                      (j->ref.low_priority ? pl->cfg.batch_deadline_seconds
+                                           : pl->cfg.deadline_seconds);
         j->n_route = q_model_routes_for(pl->routes, j->work.model, j->route);
         j->est_tokens =
             (long)((strlen(j->work.question) + sys_len) / 4) + 16 + j->work.max_tokens;

@@ -41,6 +41,7 @@ typedef struct {
     long fallback_wait_ms;        /* a throttled model's queue wait that sends a job on */
     long backoff_base_ms, backoff_cap_ms;
     long deadline_seconds;
+    long batch_deadline_seconds;  /* for jobs of the batch topic */
     int lease_seconds;
     size_t settle_batch;          /* flush when this many are waiting */
     long settle_delay_ms;         /* or when the oldest waited this long */

@@ -35,8 +35,10 @@ void sweeper_free(sweeper *s)
     free(s);
 }
 
-/* Expires queued jobs past their deadline, settling their money in the same
- * transaction. Returns the count or -1. Runs inside the caller's transaction. */
+/* Expires queued interactive jobs past their deadline and queued jobs of batches past their
+ * expires_at, and cancels queued jobs of batches being cancelled (migration 0006), settling
+ * their money in the same transaction. Returns the count or -1. Runs inside the caller's
+ * transaction. */
 static long expire_overdue(sweeper *s)
 {
     char secs[24];
@@ -50,7 +52,7 @@ static long expire_overdue(sweeper *s)
                        " error_message = 'the job was not started before its deadline',"
                        " finished_at = now(), lease_owner = NULL, lease_expires_at = NULL"
                        " WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND"
-                       " created_at < now() - make_interval(secs => $1::bigint)"
+                       " batch_id IS NULL AND created_at < now() - make_interval(secs => $1::bigint)"
                        " ORDER BY created_at LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id)"
                        " SELECT count(*), coalesce(array_agg(id), '{}')::text FROM e",
                        1, NULL, params, NULL, NULL, 0);
@@ -66,6 +68,24 @@ static long expire_overdue(sweeper *s)
         PQclear(settled);
     }
     PQclear(res);
+    if (n >= 0) {
+        /* Batches whose cancel was requested but not carried out (the intake stopped). */
+        res = PQexec(s->conn, "SELECT coalesce(sum(quarry_batch_cancel_queued(id, 1000)), 0)"
+                              " FROM batches WHERE status = 'cancelling'");
+        if (q_db_check(res, PGRES_TUPLES_OK, "cancel batch jobs"))
+            n += atol(PQgetvalue(res, 0, 0));
+        else
+            n = -1;
+        PQclear(res);
+    }
+    if (n >= 0) {
+        res = PQexec(s->conn, "SELECT quarry_batches_expire(1000)");
+        if (q_db_check(res, PGRES_TUPLES_OK, "expire batch jobs"))
+            n += atol(PQgetvalue(res, 0, 0));
+        else
+            n = -1;
+        PQclear(res);
+    }
     return n;
 }
 
@@ -99,11 +119,16 @@ void sweeper_tick(sweeper *s, time_t now)
         s->conn,
         "UPDATE jobs SET swept_at = now(), sweep_count = sweep_count + 1"
         " WHERE id IN (SELECT id FROM jobs WHERE"
-        "   ((status = 'queued' AND created_at < now() - make_interval(secs => $1::bigint))"
+        /* A batch's jobs wait their turn on the batch topic for as long as the batch takes:
+         * only those of a batch the intake did not finish publishing are stranded. */
+        "   ((status = 'queued' AND created_at < now() - make_interval(secs => $1::bigint)"
+        "     AND (batch_id IS NULL OR batch_id IN (SELECT b.id FROM batches b"
+        "          WHERE b.published_at IS NULL AND b.status = 'in_progress')))"
         "    OR (status = 'running' AND lease_expires_at < now()))"
         "   AND (swept_at IS NULL OR swept_at < now() - make_interval(secs => $2::bigint))"
         "   ORDER BY created_at LIMIT $3::int FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, api_key_id, model, (extract(epoch FROM created_at) * 1000)::bigint",
+        " RETURNING id, api_key_id, model, (extract(epoch FROM created_at) * 1000)::bigint,"
+        "  batch_id IS NOT NULL",
         3, NULL, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "select stranded jobs"))
         goto rollback;
@@ -112,6 +137,9 @@ void sweeper_tick(sweeper *s, time_t now)
     for (int r = 0; r < PQntuples(res); r++) {
         q_job_message m;
         char *payload;
+        const char *topic = PQgetvalue(res, r, 4)[0] == 't' && s->cfg.batch_topic
+                                ? s->cfg.batch_topic
+                                : s->cfg.topic;
 
         memset(&m, 0, sizeof(m));
         snprintf(m.id, sizeof(m.id), "%s", PQgetvalue(res, r, 0));
@@ -120,7 +148,7 @@ void sweeper_tick(sweeper *s, time_t now)
         m.created_at_ms = strtoll(PQgetvalue(res, r, 3), NULL, 10);
         payload = q_job_message_encode(&m);
         if (payload &&
-            rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(s->cfg.topic),
+            rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(topic),
                               RD_KAFKA_V_KEY(m.id, strlen(m.id)),
                               RD_KAFKA_V_VALUE(payload, strlen(payload)),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0)

@@ -1,8 +1,10 @@
 /* sweeper.h - makes sure no accepted job is ever stranded. Every interval, the one
  * consumer that wins a PostgreSQL advisory lock (so only one sweeper acts at a time):
- *   - ends as expired, with its money settled, every queued job past its deadline;
+ *   - ends as expired, with its money settled, every queued job past its deadline, and
+ *     every queued job of a batch past its expiry;
  *   - re-publishes to Kafka jobs accepted long ago but still queued (never consumed, e.g.
- *     the intake died between commit and produce, or a message was lost) and running
+ *     the intake died between commit and produce, or a message was lost; for batch jobs,
+ *     only those of a batch whose publication the intake did not finish) and running
  *     jobs whose lease expired (their consumer died), at most once per `again` seconds
  *     per job. A re-published job is claimed like any other: at-least-once delivery,
  *     exactly-once effects. */
@@ -15,6 +17,7 @@
 
 typedef struct {
     const char *topic;
+    const char *batch_topic;           /* batch jobs go back here (NULL: to topic) */
     long interval_seconds;
     long queued_after_seconds;
     long again_seconds;

@@ -11,9 +11,11 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "ids.h"
 #include "log.h"
@@ -21,6 +23,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     http_handler handler;
+    http_handler begin;
     void *ctx;
     size_t max_body;
     size_t max_buffered;
@@ -73,6 +76,26 @@ static void add_cors(struct MHD_Response *resp)
                             "X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed");
 }
 
+/* Headers every answer carries, then the response is queued and the answer logged. */
+static void queue_response(http_request *req, unsigned status, struct MHD_Response *resp,
+                           const char *content_type)
+{
+    if (content_type)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "X-Request-ID", req->request_id);
+    add_cors(resp);
+    for (int i = 0; i < req->n_extra; i++)
+        MHD_add_response_header(resp, req->extra[i].name, req->extra[i].value);
+    MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    /* Every answer can be traced by its request id: server errors always, the rest at debug
+     * (a flood of 4xx must not become a flood of log lines). */
+    if (status >= 500 || q_log_enabled(Q_LOG_DEBUG))
+        q_log(status >= 500 ? Q_LOG_WARN : Q_LOG_DEBUG, "http.reply",
+              json_pack("{s:s,s:s,s:i}", "request_id", req->request_id, "method", req->method,
+                        "status", (int)status));
+}
+
 static void send_reply(http_request *req, unsigned status, json_t *body)
 {
     struct MHD_Response *resp;
@@ -102,20 +125,60 @@ static void send_reply(http_request *req, unsigned status, json_t *body)
         free(text);
         return;
     }
-    if (text)
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "X-Request-ID", req->request_id);
-    add_cors(resp);
-    for (int i = 0; i < req->n_extra; i++)
-        MHD_add_response_header(resp, req->extra[i].name, req->extra[i].value);
-    MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    /* Every answer can be traced by its request id: server errors always, the rest at debug
-     * (a flood of 4xx must not become a flood of log lines). */
-    if (status >= 500 || q_log_enabled(Q_LOG_DEBUG))
-        q_log(status >= 500 ? Q_LOG_WARN : Q_LOG_DEBUG, "http.reply",
-              json_pack("{s:s,s:s,s:i}", "request_id", req->request_id, "method", req->method,
-                        "status", (int)status));
+    queue_response(req, status, resp, text ? "application/json" : NULL);
+}
+
+typedef struct {
+    http_stream_fn fn;
+    void *cls;
+    void (*free_cls)(void *);
+} stream_state;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_state *st = cls;
+    long n;
+
+    (void)pos;
+    n = st->fn(st->cls, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    stream_state *st = cls;
+
+    if (st->free_cls)
+        st->free_cls(st->cls);
+    free(st);
+}
+
+void http_reply_stream(http_request *req, unsigned status, const char *content_type,
+                       http_stream_fn fn, void *cls, void (*free_cls)(void *))
+{
+    stream_state *st = req->replied ? NULL : malloc(sizeof(*st));
+    struct MHD_Response *resp = NULL;
+
+    if (st) {
+        *st = (stream_state){.fn = fn, .cls = cls, .free_cls = free_cls};
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st,
+                                                 stream_free);
+    }
+    if (!resp) {
+        free(st);
+        if (free_cls)
+            free_cls(cls);
+        if (!req->replied) {
+            q_error e;
+            q_error_set(&e, 500, "INTERNAL", "could not start the response");
+            http_reply_error(req, &e);
+        }
+        return;
+    }
+    req->replied = 1;
+    queue_response(req, status, resp, content_type);
 }
 
 void http_reply_json(http_request *req, unsigned status, json_t *body, const char *location)
@@ -193,6 +256,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        if (s->begin)
+            s->begin(req, s->ctx); /* may reply at once: the body is then not read */
+        return MHD_YES;
+    }
+    if (*upload_data_size && (req->on_body || req->replied)) {
+        /* A streamed body goes to its consumer piece by piece, never buffered here; after
+         * an early reply, or once on_body gave up, the rest is dropped. */
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        if (!req->replied && !req->body_discarded) {
+            req->on_body(req, upload_data, n);
+        } else if ((req->discarded += n) > HTTP_MAX_DISCARD) {
+            /* Reading on only to answer at the end would let a client stream forever. */
+            q_log(Q_LOG_INFO, "http.discard_limit",
+                  json_pack("{s:s,s:I}", "request_id", req->request_id, "discarded",
+                            (json_int_t)req->discarded));
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -238,6 +320,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_reply_error(req, &e);
     }
     return MHD_YES;
+}
+
+void http_body_discard(http_request *req)
+{
+    req->body_discarded = 1;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -307,6 +394,7 @@ http_server *http_server_start(const http_config *cfg, http_handler handler, voi
         return NULL;
     }
     s->handler = handler;
+    s->begin = cfg->begin;
     s->ctx = ctx;
     s->max_body = cfg->max_body;
     s->max_buffered = cfg->max_buffered ? cfg->max_buffered : (size_t)64 << 20;

@@ -15,7 +15,8 @@
 #include "log.h"
 #include "pipeline.h"
 #include "prices.h"
-#include "questions.h"
+#include "batches.h"
+#include "routes.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -35,6 +36,12 @@ static void usage(void)
          "  QUARRY_DATABASE_URL              PostgreSQL connection URL (required)\n"
          "  QUARRY_KAFKA_BROKERS             Kafka bootstrap servers (default 127.0.0.1:19092)\n"
          "  QUARRY_KAFKA_TOPIC               job topic (default quarry.jobs)\n"
+         "  QUARRY_KAFKA_BATCH_TOPIC         batch jobs' topic (default quarry.batch)\n"
+         "  QUARRY_BATCH_MAX_REQUESTS        requests per batch at most (default 50000)\n"
+         "  QUARRY_BATCH_MAX_BYTES           batch upload size at most (default 104857600)\n"
+         "  QUARRY_BATCH_MAX_UPLOADS         batch uploads at once on this instance (default 4)\n"
+         "  QUARRY_BATCH_COMPLETION_WINDOW_SECONDS  a batch's requests not started this long\n"
+         "                                   after its creation expire (default 86400)\n"
          "  QUARRY_INTAKE_THREADS            HTTP worker threads (default 4)\n"
          "  QUARRY_DB_POOL_SIZE              connections for reads and key loads (default: threads)\n"
          "  QUARRY_INTAKE_COMMITTERS         accept-pipeline threads, one connection each (default 1)\n"
@@ -63,11 +70,13 @@ int main(int argc, char **argv)
     const char *listen_addr, *db_url, *brokers, *topic;
     long threads, pool_size, committers, max_body, default_max_tokens, max_tokens_limit;
     long max_conns, idle_timeout, conn_memory, key_ttl, overhead, fixed, max_buffered;
+    long batch_max_requests, batch_max_bytes, batch_max_uploads, batch_window;
     char host[256];
     int port, rc = 1;
     intake_store *store = NULL;
     intake_pipeline *pipeline = NULL;
     intake_listener *listener = NULL;
+    intake_batches *batches = NULL;
     q_keycache *keys = NULL;
     q_ratelimit *rates = NULL;
     q_prices *prices = NULL;
@@ -108,7 +117,12 @@ int main(int argc, char **argv)
         q_env_long("QUARRY_INTAKE_FIXED_RESPONSE", 0, 0, 1, &fixed) ||
         q_env_long("QUARRY_MAX_BODY_BYTES", 262144, 1024, 16 * 1024 * 1024, &max_body) ||
         q_env_long("QUARRY_DEFAULT_MAX_TOKENS", 1024, 1, 200000, &default_max_tokens) ||
-        q_env_long("QUARRY_MAX_TOKENS_LIMIT", 4096, 1, 200000, &max_tokens_limit))
+        q_env_long("QUARRY_MAX_TOKENS_LIMIT", 4096, 1, 200000, &max_tokens_limit) ||
+        q_env_long("QUARRY_BATCH_MAX_REQUESTS", 50000, 1, 1000000, &batch_max_requests) ||
+        q_env_long("QUARRY_BATCH_MAX_BYTES", 100L << 20, 1024, 1L << 34, &batch_max_bytes) ||
+        q_env_long("QUARRY_BATCH_MAX_UPLOADS", 4, 1, 1024, &batch_max_uploads) ||
+        q_env_long("QUARRY_BATCH_COMPLETION_WINDOW_SECONDS", 86400, 60, 30L * 86400,
+                   &batch_window))
         return 2;
 
     memset(&sa, 0, sizeof(sa));
@@ -154,13 +168,26 @@ int main(int argc, char **argv)
     listener = pipeline ? intake_listener_start(db_url, keys) : NULL;
     if (!pipeline || !listener)
         goto out;
+    {
+        intake_batches_config bc = {
+            .db_url = db_url, .brokers = brokers,
+            .topic = q_env_str("QUARRY_KAFKA_BATCH_TOPIC", "quarry.batch"),
+            .max_requests = batch_max_requests, .max_bytes = batch_max_bytes,
+            .max_request_bytes = (size_t)max_body, .completion_window_seconds = batch_window,
+            .max_uploads = (int)batch_max_uploads};
+
+        batches = intake_batches_start(&bc);
+        if (!batches)
+            goto out;
+    }
     api.pipeline = pipeline;
     api.listener = listener;
+    api.batches = batches;
     hc = (http_config){.host = host, .port = port, .threads = (unsigned)threads,
                        .max_body = (size_t)max_body, .connection_limit = (unsigned)max_conns,
                        .idle_timeout = (unsigned)idle_timeout,
                        .connection_memory = (size_t)conn_memory,
-                       .max_buffered = (size_t)max_buffered};
+                       .max_buffered = (size_t)max_buffered, .begin = intake_begin};
     server = http_server_start(&hc, intake_handle, &api);
     if (!server)
         goto out;
@@ -196,10 +223,12 @@ out:
      * answered at once), then stop the server, then free what requests used. libmicrohttpd
      * must not be stopped with a request still suspended. */
     intake_listener_stop(listener);
+    intake_batches_stop(batches);
     intake_pipeline_stop(pipeline);
     if (server)
         sleep(1); /* let the workers write the answers just resumed */
     http_server_stop(server);
+    intake_batches_free(batches);
     intake_pipeline_free(pipeline);
     intake_listener_free(listener);
     intake_store_close(store);

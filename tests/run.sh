@@ -47,7 +47,7 @@ run_e2e() {
     export QUARRY_EMULATOR_PORT=${QUARRY_TEST_EMULATOR_PORT:-18090}
     export QUARRY_INTAKE_PORT=${QUARRY_TEST_INTAKE_PORT:-18080}
     # Sanitized daemons: report leaks and UB into their logs, which are checked below.
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:log_exe_name=1}
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:log_exe_name=1:quarantine_size_mb=16}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
     # Short leases, sweeps and backoff so crash and fault tests finish in seconds.

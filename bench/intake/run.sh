@@ -24,8 +24,12 @@ if [ -z "${QUARRY_DATABASE_URL:-}" ]; then
   export QUARRY_RUN_DIR=$REPO/.run-bench-intake QUARRY_PG_PORT=55471 QUARRY_KAFKA_PORT=19271 \
          QUARRY_KAFKA_CONTROLLER_PORT=19272 QUARRY_EMULATOR_PORT=18271 QUARRY_INTAKE_PORT=18272
   echo "bench: starting a private stack in ${QUARRY_RUN_DIR#"$REPO"/} (postgres, kafka, migrations)"
-  "$REPO/scripts/stack.sh" up postgres kafka topics migrate >/dev/null
+  # A fresh cluster every time: the jobs of earlier runs would slow this one down, and a stale
+  # one may predate the migrations. Set before `up`, so a failed start is stopped too.
   OWN_STACK=1
+  "$REPO/scripts/stack.sh" down >/dev/null 2>&1 || true
+  rm -rf "$QUARRY_RUN_DIR"
+  "$REPO/scripts/stack.sh" up postgres kafka topics migrate >/dev/null
   # shellcheck disable=SC1091
   source "$QUARRY_RUN_DIR/env"
 fi
@@ -42,7 +46,10 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
-  if [ -n "$OWN_STACK" ]; then "$REPO/scripts/stack.sh" down >/dev/null 2>&1 || true; fi
+  if [ -n "$OWN_STACK" ]; then
+    "$REPO/scripts/stack.sh" down >/dev/null 2>&1 || true
+    rm -rf "$QUARRY_RUN_DIR"
+  fi
 }
 trap cleanup EXIT
 

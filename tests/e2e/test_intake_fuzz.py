@@ -11,6 +11,32 @@ from quarry_e2e import ENV, REPO, create_key, http, require_stack
 
 EXAMPLES = int(os.environ.get("QUARRY_FUZZ_EXAMPLES", "60"))
 
+# schemathesis has no serializer for JSON Lines, the body of POST /v1/batches: without one
+# it would only ever send the JSON form. The schema describes a JSONL body as an array of
+# request objects standing for its lines, so an array becomes one line per item; any other
+# value (negative data) becomes a single line. Loaded through SCHEMATHESIS_HOOKS.
+NDJSON_HOOKS = """
+import json
+import schemathesis
+
+
+def _lines(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    items = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(item) + "\\n" for item in items).encode()
+
+
+@schemathesis.serializer("application/x-ndjson",
+                         aliases=("application/jsonl", "application/x-jsonlines"))
+class JsonLines:
+    def as_requests(self, context, value):
+        return {"data": _lines(value)}
+
+    def as_werkzeug(self, context, value):
+        return {"data": _lines(value)}
+"""
+
 
 def schemathesis_cli():
     venv = os.path.join(REPO, ".cache", "pyfuzz", "bin", "st")
@@ -53,8 +79,13 @@ class OpenApiFuzz(unittest.TestCase):
             "--request-timeout", "70000",
             "--no-color",
         ]
-        env = dict(os.environ, SCHEMATHESIS_TELEMETRY="false")
         with tempfile.TemporaryDirectory() as scratch:  # hypothesis writes a cache in cwd
+            with open(os.path.join(scratch, "quarry_fuzz_hooks.py"), "w") as f:
+                f.write(NDJSON_HOOKS)
+            env = dict(os.environ, SCHEMATHESIS_TELEMETRY="false",
+                       SCHEMATHESIS_HOOKS="quarry_fuzz_hooks",
+                       PYTHONPATH=os.pathsep.join(
+                           p for p in (scratch, os.environ.get("PYTHONPATH")) if p))
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env,
                                   cwd=scratch)
         out = proc.stdout + proc.stderr

@@ -6,7 +6,14 @@ cancelled, expired, cache-token and unfinished jobs, and intake rejections, are 
 directly in SQL as TEST FIXTURES (question text "fixture: ...", parameters
 {"fixture": "test_reporting"}), because the emulator does not fail on demand for every
 code. Some real jobs are moved 40 days back in time (also a fixture step) so that
-`quarry prune --older-than 30d` has real jobs to remove without touching other tests'."""
+`quarry prune --older-than 30d` has real jobs to remove without touching other tests'.
+
+Batches (0006) are fixtures too: a batches row and its jobs inserted in SQL, then settled
+by the real quarry_jobs_settled() (and one cancelled by the real quarry_batch_cancel() and
+quarry_batch_cancel_queued()),
+which end them and freeze their figures; the HTTP batch API is not needed for reporting.
+Per-batch figures (report_spend_batch, `quarry report ... --by batch`) are recomputed from
+the jobs and must survive pruning, which keeps the jobs of a batch still running."""
 import csv
 import io
 import json
@@ -46,7 +53,8 @@ def jobs_of(key_ids):
         " coalesce(output_tokens, 0), cache_read_tokens, cache_write_tokens,"
         " coalesce(cost_usd, 0), coalesce(model_latency_ms::text, ''),"
         " (extract(epoch FROM created_at) * 1000000)::bigint,"
-        " coalesce((extract(epoch FROM finished_at) * 1000000)::bigint::text, '')"
+        " coalesce((extract(epoch FROM finished_at) * 1000000)::bigint::text, ''),"
+        " coalesce(batch_id::text, '')"
         " FROM jobs WHERE api_key_id = ANY (string_to_array(:'p1', ',')::bigint[])",
         ",".join(map(str, key_ids)))
     jobs = []
@@ -58,6 +66,7 @@ def jobs_of(key_ids):
             "cache_write_tokens": int(r[10]), "cost_usd": Decimal(r[11]),
             "model_latency_ms": int(r[12]) if r[12] else None,
             "e2e_ms": (int(r[14]) - int(r[13])) // 1000 if r[14] else None,
+            "batch_id": r[15] or None,
         })
     return jobs
 
@@ -68,7 +77,84 @@ def percentile(values, p):
     return values[math.ceil(p * len(values) / 100) - 1] if values else None
 
 
-DIM_COLUMNS = {"day": ("day",), "key": ("key_id",), "model": ("model",)}
+DIM_COLUMNS = {"day": ("day",), "key": ("key_id",), "model": ("model",),
+               "batch": ("batch_id",)}
+TERMINAL = ("succeeded", "failed", "cancelled", "expired")
+FIGURES = ("jobs", "succeeded", "failed", "cancelled", "expired", "attempts", "input_tokens",
+           "output_tokens", "cache_read_tokens", "cache_write_tokens")
+SPEND_FIGURES = tuple(f for f in FIGURES if f != "attempts")   # `quarry report spend`
+
+
+def from_csv(rows):
+    """CSV cells as JSON would give them: empty is null, key_id an integer."""
+    out = []
+    for r in rows:
+        r = {k: (v if v != "" else None) for k, v in r.items()}
+        if r.get("key_id") is not None:
+            r["key_id"] = int(r["key_id"])
+        out.append(r)
+    return out
+
+
+def from_table(text):
+    """An aligned table as a list of dicts, for tables where every cell is set and none
+    holds a space."""
+    lines = text.splitlines()
+    head = lines[0].split()
+    return [dict(zip(head, line.split())) for line in lines[2:]]
+
+
+def insert_batch(key, age, jobs, expires="1 day", cancel=False, settle=True):
+    """TEST FIXTURE: a batch of `key` created `age` ago (an SQL interval) with `jobs`, tuples
+    (status, model, input, output, cache_read, cache_write, cost, attempts, error_code,
+    model_latency_ms, took), `took` the interval from creation to the end (None while
+    queued or running). In one transaction, as the intake would: the batches row with
+    request_total, then every finished job settled by quarry_jobs_settled() - twice, the
+    second call must count nothing - and with cancel=True a cancel as the intake does it:
+    quarry_batch_cancel(), then quarry_batch_cancel_queued() for the queued jobs. Returns
+    the batch id."""
+    batch_id = str(uuid.uuid4())
+    values = []
+    for i, (status, model, inp, outp, cr, cw, cost, attempts, code, lat, took) in enumerate(jobs):
+        def lit(v, cast=""):
+            return f"NULL{cast}" if v is None else f"'{v}'{cast}"
+        running = status == "running"
+        values.append(
+            f"({lit(status, '::text')}, {lit(model, '::text')}, {lit(inp, '::int')}, {lit(outp, '::int')}, {cr}, {cw},"
+            f" {lit(cost, '::numeric')}, {attempts}, {lit(code, '::text')}, {lit(lat, '::int')},"
+            f" {lit(took, '::interval')}, {i + 1}, {'true' if running else 'false'})")
+    sql(f"""
+        BEGIN;
+        INSERT INTO batches (id, api_key_id, request_total, unfinished_jobs, request_id,
+                             metadata, created_at, expires_at)
+        VALUES (:'p1', :'p2', {len(jobs)}, {len(jobs)}, 'fixture-batch',
+                '{{"fixture": "test_reporting"}}', now() - interval '{age}',
+                now() + interval '{expires}');
+        INSERT INTO jobs (id, api_key_id, status, question, model, max_tokens, parameters,
+                          input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                          cost_usd, attempts, error_code, error_message, model_latency_ms,
+                          lease_owner, lease_expires_at, created_at, started_at, finished_at,
+                          batch_id, custom_id, batch_line)
+        SELECT gen_random_uuid(), :'p2', f.status, 'fixture: test_reporting', f.model, 100,
+               '{{"fixture": "test_reporting"}}', f.inp, f.outp, f.cr, f.cw, f.cost,
+               f.attempts, f.code, CASE WHEN f.code IS NULL THEN NULL ELSE 'fixture' END,
+               f.lat, CASE WHEN f.running THEN 'test_reporting fixture' END,
+               CASE WHEN f.running THEN now() + interval '1 day' END,
+               now() - interval '{age}',
+               CASE WHEN f.status <> 'queued' THEN now() - interval '{age}' + interval '5 ms' END,
+               now() - interval '{age}' + f.took, :'p1', 'c-' || f.line, f.line
+        FROM (VALUES {", ".join(values)})
+          AS f(status, model, inp, outp, cr, cw, cost, attempts, code, lat, took, line, running);
+        {"SELECT quarry_jobs_settled(coalesce(array_agg(id), '{}')) FROM jobs"
+         " WHERE batch_id = :'p1' AND finished_at IS NOT NULL;" if settle else ""}
+        {"SELECT quarry_batch_cancel(:'p1', :'p2');"
+         " SELECT quarry_batch_cancel_queued(:'p1', 1000);" if cancel else ""}
+        COMMIT;
+    """, batch_id, key)
+    again = sql("SELECT quarry_jobs_settled(coalesce(array_agg(id), '{}')) FROM jobs"
+                " WHERE batch_id = :'p1' AND finished_at IS NOT NULL", batch_id)
+    assert again == [["0"]], again
+    return batch_id
 
 
 def dims_of(job, dims):
@@ -164,6 +250,48 @@ class Reporting(unittest.TestCase):
                     'daily_budget_usd', 12, NULL, 'fx5')
         """, self.a, self.b)
 
+    def make_batches(self):
+        """Five batches of keys A and B, mixed in with their other jobs: three created 40
+        days ago (two ended, so prune may fold them; one still running, so prune must keep
+        its finished jobs) and two today (one cancelled)."""
+        a, b = self.a, self.b
+        self.batch_old_a = insert_batch(a, "40 days 3 hours", [
+            ("succeeded", HAIKU, 120, 40, 0, 0, "0.000080000000", 1, None, 210, "1.2 s"),
+            ("succeeded", HAIKU, 95, 31, 1000, 200, "0.000520000000", 2, None, 188, "2.5 s"),
+            ("succeeded", SONNET4, 300, 90, 0, 0, "0.002250000000", 1, None, 930, "1.7 s"),
+            ("failed", HAIKU, None, None, 0, 0, None, 6, "UPSTREAM_THROTTLED", None, "30 s"),
+            ("failed", SONNET4, 50, 0, 0, 0, "0.000150000000", 1, "UPSTREAM_MODEL_ERROR", 77,
+             "0.4 s"),
+        ])
+        self.batch_old_b = insert_batch(b, "40 days 1 hour", [
+            ("succeeded", HAIKU, 200, 120, 0, 0, "0.000200000000", 1, None, 345, "0.8 s"),
+            ("succeeded", HAIKU, 210, 60, 0, 0, "0.000127500000", 1, None, 299, "0.9 s"),
+            ("expired", HAIKU, None, None, 0, 0, None, 0, "BATCH_EXPIRED", None, "1 day"),
+            ("expired", SONNET4, None, None, 0, 0, None, 0, "BATCH_EXPIRED", None, "1 day"),
+        ], expires="-39 days")
+        self.batch_open = insert_batch(a, "40 days 2 hours", [
+            ("succeeded", HAIKU, 80, 20, 0, 0, "0.000045000000", 1, None, 150, "0.6 s"),
+            ("succeeded", SONNET4, 90, 30, 500, 0, "0.000870000000", 1, None, 610, "1.1 s"),
+            ("running", HAIKU, None, None, 0, 0, None, 1, None, None, None),
+        ])
+        self.batch_new_b = insert_batch(b, "2 minutes", [
+            ("succeeded", SONNET4, 150, 70, 0, 0, "0.001500000000", 1, None, 800, "3 s"),
+            ("succeeded", HAIKU, 60, 15, 0, 300, "0.000133750000", 1, None, 120, "1 s"),
+            ("failed", HAIKU, None, None, 0, 0, None, 10, "UPSTREAM_THROTTLED", None, "9 s"),
+        ])
+        self.batch_cancelled = insert_batch(a, "1 minute", [
+            ("succeeded", HAIKU, 70, 25, 0, 0, "0.000048750000", 1, None, 99, "0.5 s"),
+            ("queued", HAIKU, None, None, 0, 0, None, 0, None, None, None),
+            ("queued", SONNET4, None, None, 0, 0, None, 0, None, None, None),
+        ], cancel=True)
+        self.batches = [self.batch_old_a, self.batch_old_b, self.batch_open,
+                        self.batch_new_b, self.batch_cancelled]
+        got = dict(sql("SELECT id, status FROM batches WHERE id = ANY (:'p1'::uuid[])",
+                       "{" + ",".join(self.batches) + "}"))
+        self.assertEqual(got, {self.batch_old_a: "completed", self.batch_old_b: "expired",
+                               self.batch_open: "in_progress", self.batch_new_b: "completed",
+                               self.batch_cancelled: "cancelled"})
+
     # ---- recomputation ----------------------------------------------------------------
 
     def expected_spend(self, jobs, dims):
@@ -178,6 +306,89 @@ class Reporting(unittest.TestCase):
                       "cache_write_tokens", "cost_usd"):
                 row[f] += j[f]
         return out
+
+    def expected_batches(self, jobs):
+        """What report_spend_batch must say of each of our batches, from their jobs."""
+        want = {}
+        for bid in self.batches:
+            js = [j for j in jobs if j["batch_id"] == bid]
+            w = {f: 0 for f in FIGURES}
+            w["cost_usd"] = ZERO
+            w["request_total"] = len(js)
+            w["queued"] = sum(1 for j in js if j["status"] == "queued")
+            w["running"] = sum(1 for j in js if j["status"] == "running")
+            for j in js:
+                if j["status"] not in TERMINAL:
+                    continue
+                w["jobs"] += 1
+                w[j["status"]] += 1
+                for f in ("attempts", "input_tokens", "output_tokens", "cache_read_tokens",
+                          "cache_write_tokens", "cost_usd"):
+                    w[f] += j[f]
+            w["api_key_id"] = js[0]["key_id"]
+            want[bid] = w
+        return want
+
+    def check_batches(self, jobs):
+        """report_spend_batch, the frozen figures of ended batches, and `quarry report
+        spend --by batch` in JSON, CSV and table, all against the jobs."""
+        want = self.expected_batches(jobs)
+        ids = "{" + ",".join(self.batches) + "}"
+        cols = ("batch_id", "api_key_id", "key_name", "status", "ended_at", "request_total",
+                "queued", "running") + FIGURES + ("cost_usd",)
+        view = {r[0]: dict(zip(cols, r)) for r in sql(
+            f"SELECT {', '.join(cols)} FROM report_spend_batch"
+            " WHERE batch_id = ANY (:'p1'::uuid[])", ids)}
+        self.assertEqual(set(view), set(self.batches))
+        frozen = {r[0]: r[1:] for r in sql(
+            "SELECT id, status, succeeded, failed, cancelled, expired, input_tokens,"
+            " output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, request_total"
+            " FROM batches WHERE id = ANY (:'p1'::uuid[])", ids)}
+        for bid, w in want.items():
+            v = view[bid]
+            self.assertEqual(int(v["api_key_id"]), w["api_key_id"], bid)
+            for f in FIGURES + ("request_total", "queued", "running"):
+                self.assertEqual(int(v[f]), w[f], (bid, f))
+            self.assertEqual(Decimal(v["cost_usd"]), w["cost_usd"], bid)
+            self.assertEqual(w["request_total"], w["queued"] + w["running"] + w["jobs"])
+            f = frozen[bid]
+            self.assertEqual(v["status"], f[0], bid)
+            if bid == self.batch_open_if_running():
+                self.assertEqual(v["ended_at"], "", bid)
+                self.assertEqual(f[1:10], [""] * 9, bid)       # nothing frozen yet
+            else:
+                # the figures 0006 froze when the batch ended, from the same jobs
+                self.assertNotEqual(v["ended_at"], "", bid)
+                self.assertEqual([int(x) for x in f[1:9]],
+                                 [w[k] for k in ("succeeded", "failed", "cancelled", "expired",
+                                                 "input_tokens", "output_tokens",
+                                                 "cache_read_tokens", "cache_write_tokens")],
+                                 bid)
+                self.assertEqual(Decimal(f[9]), w["cost_usd"], bid)
+            self.assertEqual(int(f[10]), w["request_total"], bid)
+
+        # the CLI: one row per batch (--batch filters to ours), every format the same
+        args = ("spend", "--by", "batch", "--batch", ",".join(self.batches))
+        js = report(*args)
+        self.assertEqual([r["batch_id"] for r in js], sorted(self.batches))
+        for r in js:
+            w = want[r["batch_id"]]
+            self.assertEqual(r["batch_status"], view[r["batch_id"]]["status"])
+            for f in SPEND_FIGURES:
+                self.assertEqual(r[f], w[f], (r["batch_id"], f))
+            self.assertEqual(Decimal(r["cost_usd"]), w["cost_usd"])
+        as_text = [{k: (None if v is None else str(v)) for k, v in r.items()} for r in js]
+        self.assertEqual([{k: (None if v is None else str(v)) for k, v in r.items()}
+                          for r in from_csv(report(*args, fmt="csv"))], as_text)
+        self.assertEqual(from_table(report(*args, fmt="table")), as_text)
+        return js
+
+    def stored(self):
+        return {j["id"] for j in jobs_of(self.keys)}
+
+    def batch_open_if_running(self):
+        rows = sql("SELECT ended_at IS NULL FROM batches WHERE id = :'p1'", self.batch_open)
+        return self.batch_open if rows == [["t"]] else None
 
     def check_spend(self, rows, jobs, dims):
         want = self.expected_spend(jobs, dims)
@@ -243,17 +454,43 @@ class Reporting(unittest.TestCase):
             " FROM report_errors_daily WHERE api_key_id IN (:'p1', :'p2')"
             " ORDER BY 1, 2, 3, 4, 5", self.a, self.b)
         out["rejections"] = report("rejections", "--by", "day,key", *k)
+        for by in ("batch", "key,model,batch"):
+            out[f"spend {by}"] = report("spend", "--by", by, *k)
+            out[f"errors {by}"] = report("errors", "--by", by, *k)
+            out[f"latency {by}"] = report("latency", "--by", by, *k)
+        out["batch view"] = sql(
+            "SELECT * FROM report_spend_batch WHERE batch_id = ANY (:'p1'::uuid[])"
+            " ORDER BY batch_id", "{" + ",".join(self.batches) + "}")
         return out
 
     def check_against_jobs(self, jobs):
         k = ["--key", f"{self.a},{self.b}"]
-        for by in ("day", "key", "model", "day,key,model"):
+        for by in ("day", "key", "model", "day,key,model", "batch", "key,batch",
+                   "day,model,batch"):
             dims = by.split(",")
             self.check_spend(report("spend", "--by", by, *k), jobs, dims)
             self.check_errors(report("errors", "--by", by, *k), jobs, dims)
             self.check_latency(report("latency", "--by", by, *k), jobs, dims)
         self.check_spend(report("spend", "--by", "total", *k), jobs, [])
         self.check_latency(report("latency", "--by", "total", *k), jobs, [])
+        # --batch: only those batches' jobs, in any grouping and report
+        two = [self.batch_old_a, self.batch_new_b]
+        in_two = [j for j in jobs if j["batch_id"] in two]
+        bf = ["--batch", ",".join(two)]
+        self.check_spend(report("spend", "--by", "day,model", *bf), in_two, ["day", "model"])
+        self.check_errors(report("errors", "--by", "key", *bf), in_two, ["key"])
+        self.check_latency(report("latency", "--by", "model", *bf), in_two, ["model"])
+        self.check_spend(report("spend", "--by", "batch", *bf, "--model", HAIKU),
+                         [j for j in in_two if j["model"] == HAIKU], ["batch"])
+        top = report("top", *bf, "--limit", "100")
+        stored = self.stored()
+        self.assertEqual(sorted(r["id"] for r in top),
+                         sorted(j["id"] for j in in_two if j["status"] in TERMINAL
+                                and j["id"] in stored))
+        # CSV of a batch grouping: jobs outside any batch are the row with no batch_id
+        rows = from_csv(report("spend", "--by", "batch", *k, fmt="csv"))
+        self.assertIsNone(rows[-1]["batch_id"])
+        self.check_spend(rows, jobs, ["batch"])
         # CSV parses and says the same as JSON
         rows = report("spend", "--by", "key,model", *k, fmt="csv")
         for r in rows:
@@ -287,10 +524,12 @@ class Reporting(unittest.TestCase):
 
     def test_reports_equal_the_jobs_and_survive_pruning(self):
         self.make_world()
+        self.make_batches()
         jobs = jobs_of(self.keys)
-        self.assertGreaterEqual(len(jobs), 34)
+        self.assertGreaterEqual(len(jobs), 34 + 18)
         self.assertGreaterEqual(len({j["day"] for j in jobs}), 3)
         self.check_against_jobs(jobs)
+        self.check_batches(jobs)
 
         # top: the most expensive stored requests, in order
         top = report("top", "--limit", "5", "--key", f"{self.a},{self.b}")
@@ -316,12 +555,19 @@ class Reporting(unittest.TestCase):
         usage_before = sql("SELECT * FROM daily_usage WHERE api_key_id IN (:'p1', :'p2')"
                            " ORDER BY 1, 2", self.a, self.b)
         month_ago = str(datetime.now(timezone.utc).date() - timedelta(days=31))
-        old_terminal = [j for j in jobs if j["day"] < month_ago and j["status"] != "running"]
-        self.assertGreaterEqual(len(old_terminal), 13)
+        # prune keeps the finished jobs of a batch still running
+        kept_open = [j for j in jobs if j["batch_id"] == self.batch_open
+                     and j["status"] in TERMINAL]
+        old_terminal = [j for j in jobs if j["day"] < month_ago and j["status"] in TERMINAL
+                        and j["batch_id"] != self.batch_open]
+        self.assertGreaterEqual(len(old_terminal), 13 + 9)
+        self.assertEqual(len(kept_open), 2)
 
         # dry run: counts, deletes nothing
         r = quarry("prune", "--older-than", "30d", "--dry-run")
         self.assertIn("would_delete", r.stdout)
+        kept = from_table(r.stdout.split("\n", 1)[1])
+        self.assertGreaterEqual(int(kept[-1]["kept_open_batch"]), len(kept_open))
         self.assertEqual(len(jobs_of(self.keys)), len(jobs))
 
         r = quarry("prune", "--older-than", "30d", "--batch-size", "4")
@@ -331,6 +577,10 @@ class Reporting(unittest.TestCase):
         for j in old_terminal:
             self.assertNotIn(j["id"], after_jobs)
         self.assertIn(self.unfinished, after_jobs)          # never a running job
+        for j in kept_open:                                 # nor a running batch's job
+            self.assertIn(j["id"], after_jobs)
+        self.assertGreater(int(sql("SELECT count(*) FROM job_rollups WHERE batch_id ="
+                                   " :'p1'", self.batch_old_a)[0][0]), 0)
         self.assertEqual(len(after_jobs), len(jobs) - len(old_terminal))
         self.assertGreater(int(sql("SELECT count(*) FROM job_rollups WHERE api_key_id ="
                                    " :'p1'", self.b)[0][0]), 0)
@@ -341,6 +591,7 @@ class Reporting(unittest.TestCase):
         for name in before:
             self.assertEqual(after[name], before[name], name)
         self.check_against_jobs(jobs)
+        self.check_batches(jobs)
         self.assertEqual(sql("SELECT * FROM daily_usage WHERE api_key_id IN (:'p1', :'p2')"
                              " ORDER BY 1, 2", self.a, self.b), usage_before)
 
@@ -350,6 +601,45 @@ class Reporting(unittest.TestCase):
         self.assertEqual(sql("SELECT status FROM jobs WHERE id = :'p1'", self.unfinished),
                          [["running"]])
         sql("DELETE FROM jobs WHERE id = :'p1'", self.unfinished)   # fixture cleanup
+
+        # the running batch's last job ends (as the consumer would: result, then settle):
+        # the batch ends with figures equal to its jobs', then prune folds its old jobs
+        # and nothing changes
+        sql("""
+            BEGIN;
+            UPDATE jobs SET status = 'succeeded', input_tokens = 44, output_tokens = 11,
+                   cost_usd = 0.000024750000, model_latency_ms = 97,
+                   finished_at = started_at + interval '0.7 s', lease_owner = NULL,
+                   lease_expires_at = NULL
+             WHERE batch_id = :'p1' AND status = 'running';
+            SELECT quarry_jobs_settled(array_agg(id)) FROM jobs WHERE batch_id = :'p1';
+            COMMIT;
+        """, self.batch_open)
+        self.assertEqual(sql("SELECT status FROM batches WHERE id = :'p1'", self.batch_open),
+                         [["completed"]])
+        last = {j["id"]: j for j in jobs_of(self.keys) if j["batch_id"] == self.batch_open}
+        jobs = [last.get(j["id"], j) for j in jobs if j["id"] != self.unfinished]
+        self.check_batches(jobs)
+        self.check_against_jobs(jobs)
+        ended = self.all_reports()
+        quarry("prune", "--older-than", "30d")
+        stored = self.stored()
+        for j in jobs:
+            if j["batch_id"] == self.batch_open:
+                self.assertNotIn(j["id"], stored)
+        self.assertEqual(self.all_reports(), ended)
+        self.check_batches(jobs)
+        self.check_against_jobs(jobs)
+
+    def test_batch_options_usage(self):
+        for args, code in ((["rejections", "--by", "batch"], 2),
+                           (["injections", "--batch", str(uuid.uuid4())], 2),
+                           (["spend", "--batch", "not-a-uuid"], 2),
+                           (["spend", "--by", "batch,batch"], 2),
+                           (["spend", "--batch", str(uuid.uuid4())], 1)):
+            r = quarry("report", *args, check=False)
+            self.assertEqual(r.returncode, code, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("quarry report"), (args, r.stderr))
 
     def test_json_and_csv_and_table_agree(self):
         key_id, raw = create(f"rep-fmt-{uuid.uuid4().hex[:6]}")
