@@ -107,7 +107,10 @@ run_wrk() {  # label port keys_file conns
         -d"${DURATION}s" --timeout 5s -s "$REPO/bench/intake/submit.lua" "http://127.0.0.1:$port" 2>&1)
   local rps accepted p50 p99 load
   rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
+  # 202s: counted per status with QUARRY_BENCH_STATUSES=1, else every answer below 400
+  # (a successful POST /v1/questions is always a 202)
   accepted=$(sed -n 's/^statuses .*202=\([0-9]*\).*/\1/p' <<<"$out")
+  [ -n "$accepted" ] || accepted=$(sed -n 's/^statuses lt400=\([0-9]*\).*/\1/p' <<<"$out")
   p50=$(sed -n 's/^latency_us p50=\([0-9]*\).*/\1/p' <<<"$out")
   p99=$(sed -n 's/^latency_us .*p99=\([0-9]*\).*/\1/p' <<<"$out")
   load=$(cut -d' ' -f1-3 /proc/loadavg)
