@@ -106,3 +106,6 @@ build('attacks_b.txt', 'attacks_b.jsonl', 1)
 build('benign_b.txt', 'benign_b.jsonl', 0)
 build('attacks_c.txt', 'attacks_c.jsonl', 1)
 build('benign_c.txt', 'benign_c.jsonl', 0)
+# held-out set d: written before the injection round changed any code, measured once blind
+build('attacks_d.txt', 'attacks_d.jsonl', 1)
+build('benign_d.txt', 'benign_d.jsonl', 0)
