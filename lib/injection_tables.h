@@ -128,7 +128,14 @@ enum {
     QI2_APPLY,     /* apply, valid, matter, gelten (as in "no longer apply") */
     QI2_LONGER,    /* longer, mehr, plus (as in "no longer") */
     QI2_STEM,      /* also matches as the prefix of a longer unknown word (inflection) */
-    QI2_OFF        /* removed, disabled, off, lifted (as in "filters removed") */
+    QI2_OFF,       /* removed, disabled, off, lifted (as in "filters removed") */
+    QI2_NONE,      /* none, nothing, keine, aucune, ninguna, nessuna, geen, никакие: a
+                      negated quantifier ("none of your instructions apply") */
+    QI2_THEY,      /* he, she, they, er, il, elle, ella, hij, ele: a third-person subject
+                      ("she can skip the style rules" reports someone else's action) */
+    QI2_PHRASE     /* no meaning alone: a word only known so that stage 1 can read a phrase
+                      it ends ("non tenere conto", "lascia perdere") or so that
+                      segmentation leaves it whole ("understand" is not "under stand") */
 };
 
 #define QI_C1(x) (UINT64_C(1) << QI_##x)
