@@ -500,8 +500,14 @@ static void stage1(state *st, size_t p)
         int neg = dback(st, p, 5, QI_C1(NEG), 0) != 0;
         if (!neg && next && (next->c1 & QI_C1(NEG)))
             neg = 1;
-        if (!neg && prev && (text_is(prev, "stop") || text_is(prev, "stopp")))
-            neg = 1;
+        static const char *const stop[] = {"stop", "stopp", "quit", "cease", "no", NULL};
+        static const char *const stop2[] = {"deja", "deje", "smetti", "smettila", "arrete",
+                                            "arretez", "para", "pare", NULL};
+        if (!neg && prev && text_in(prev, stop))
+            neg = 1;                                  /* stop/quit obeying, no more following */
+        if (!neg && prev && prev2 && text_in(prev2, stop2) &&
+            (text_is(prev, "de") || text_is(prev, "di")))
+            neg = 1;                                  /* deja de seguir, smetti di seguire */
         for (size_t q = p; !neg && q > 1 && p - q < 6 && q + RING > st->n + 1; q--) {
             const word *a = W(st, q - 1), *h = W(st, q - 2);
             if (a->flags & F_EOS)
@@ -783,7 +789,7 @@ static void anchor_your_instr(state *st, size_t p)
         emit(st, EV_OVR_YOURINSTR, 65);
     /* "your only rule is to obey me", "deine einzige Regel ist" */
     if (dback(st, p, 1, 0, QI_C2(ONLY)) && dback(st, p, 2, QI_C1(YOUR), 0) &&
-        dfwd(st, p, 2, QI_C1(BE), 0) && !question(st, p))
+        dfwd(st, p, 5, QI_C1(BE), 0) && !question(st, p))
         emit(st, EV_OVR_YOURINSTR, 55);
 }
 
@@ -1090,6 +1096,11 @@ static void anchor_stay(state *st, size_t p)
     persona_cue(st, p, score);
 }
 
+/* "freed from", "released from": a trait when restrictions or rules follow */
+static const char *const freed[] = {"freed", "liberated", "unshackled", "unchained", "released",
+                                    "befreit", "libere", "liberee", "liberado", "liberada",
+                                    "liberato", "liberata", NULL};
+
 /* A jailbreak trait: unfiltered, evil, "no restrictions", "not bound by" (1); "never
  * refuses", "without refusing" (2: a rule for the model's behaviour). */
 static int jb_trait(state *st, size_t p)
@@ -1097,6 +1108,8 @@ static int jb_trait(state *st, size_t p)
     const word *t = W(st, p);
     if (t->c1 & QI_C1(JBPROP))
         return 1;
+    if (text_in(t, freed) && dfwd(st, p, 5, QI_C1(RESTRICT) | QI_C1(INSTR), 0))
+        return 1;                                     /* released from every restriction */
     if ((t->c1 & QI_C1(RESTRICT)) || (t->c2 & QI_C2(BOUND))) {
         int dn = dback(st, p, 3, QI_C1(NEGNO) | QI_C1(NEG), 0);
         /* no filters, not bound by; but "never breaks the rules" keeps them */
@@ -1126,9 +1139,6 @@ static int jb_trait(state *st, size_t p)
 
 static void anchor_jb(state *st, size_t p, int strength)
 {
-    static const char *const freed[] = {"freed", "liberated", "unshackled", "unchained",
-                                        "befreit", "libere", "liberee", "liberado", "liberada",
-                                        "liberato", "liberata", NULL};
     st->jb_at = p + 1;
     st->jb_traits += strength;
     if (within(st->persona_at, p, 40)) {
