@@ -453,7 +453,7 @@ static void stage1(state *st, size_t p)
         if ((t->c1 & QI_C1(NOW)) && (text_is(prev, "starting") || text_is(prev, "beginning")))
             t->c2 |= QI_C2(FROMNOW);
         /* "außer Kraft setzen" (suspend, repeal) */
-        if (text_is(t, "kraft") && text_is(prev, "ausser"))
+        if ((t->c2 & QI_C2(PHRASE)) && text_is(t, "kraft") && text_is(prev, "ausser"))
             t->c1 |= QI_C1(IGN);
         /* lascia perdere (let go of) */
         if (text_is(t, "perdere") && (text_is(prev, "lascia") || text_is(prev, "lasciate")))
@@ -1108,7 +1108,8 @@ static int jb_trait(state *st, size_t p)
     const word *t = W(st, p);
     if (t->c1 & QI_C1(JBPROP))
         return 1;
-    if (text_in(t, freed) && dfwd(st, p, 5, QI_C1(RESTRICT) | QI_C1(INSTR), 0))
+    if ((t->c2 & QI_C2(PHRASE)) && text_in(t, freed) &&
+        dfwd(st, p, 5, QI_C1(RESTRICT) | QI_C1(INSTR), 0))
         return 1;                                     /* released from every restriction */
     if ((t->c1 & QI_C1(RESTRICT)) || (t->c2 & QI_C2(BOUND))) {
         int dn = dback(st, p, 3, QI_C1(NEGNO) | QI_C1(NEG), 0);
@@ -1157,7 +1158,7 @@ static void anchor_jb(state *st, size_t p, int strength)
     if (dback(st, p, 6, QI_C1(YOU), 0) && !question(st, p) && !benign_frame(st, p) &&
         !dback(st, p, 6, QI_C1(ISUBJ) | QI_C1(MY), 0) &&
         (within(st->ai_at, p, 15) || within(st->you_are_at, p, 20) || strength >= 2 ||
-         (text_in(W(st, p), freed) &&
+         ((W(st, p)->c2 & QI_C2(PHRASE)) && text_in(W(st, p), freed) &&
           dfwd(st, p, 5, QI_C1(RESTRICT) | QI_C1(INSTR) | QI_C1(AI), 0)))) {
         emit(st, EV_PER_JAILBREAK, 55);
         return;
@@ -1782,6 +1783,8 @@ static const q_inj__lex_entry *stem(const char *w, size_t n)
 static const q_inj__lex_entry *compound_head(const char *w, size_t n)
 {
     for (size_t l = n - 3 < 14 ? n - 3 : 14; l >= 5; l--) {
+        if (!q_inj__lex_is_prefix(w + n - l, 4))
+            continue;                                 /* no lexicon word starts so */
         const q_inj__lex_entry *e = q_inj__lex_find(w + n - l, l);
         if (e && ((e->c1 & (QI_C1(INSTR) | QI_C1(RESTRICT) | QI_C1(PROMPT))) ||
                   (e->c2 & QI_C2(SYSPROMPT))))
