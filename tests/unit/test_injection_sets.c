@@ -188,18 +188,18 @@ static void test_families(void **state)
             fail_msg("false positive: %s", ordinary[i]);
 }
 
-/* Long adversarial inputs (CJK runs with and without lexicon words, stems, ...) stay
- * linear: none of 64 KiB may take more than 8 times as long as 64 KiB of ordinary text
- * (a ratio, so the bound holds under ASan and valgrind too). */
+/* Best of five, in this thread's CPU time: a complexity guard (is the screen still linear on
+ * adversarial text?), not a speed figure, so another process taking the core must not count.
+ * Speed itself is measured by tools/injection_eval (docs/injection.md). */
 static double screen_ms(const char *buf, size_t n)
 {
     double best = 1e30;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 5; r++) {
         struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
         q_injection_result res;
         q_injection_screen(buf, n, &res);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         assert_true(res.score >= 0 && res.score <= 100);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         if (ms < best)
@@ -220,6 +220,9 @@ static size_t fill(char *buf, size_t cap, const char *const *units, size_t nunit
     return n;
 }
 
+/* Long adversarial inputs (CJK runs with and without lexicon words, stems, ...) stay
+ * linear: none of 64 KiB may take more than 8 times as long as 64 KiB of ordinary text
+ * (a ratio, so the bound holds under ASan and valgrind too). */
 static void test_long_inputs(void **state)
 {
     (void)state;
