@@ -74,6 +74,7 @@ typedef struct call {
     char retry_after[32];
     char amz_retry_after[32];
     void *ctx;
+    q_bedrock_family family;    /* how the answer is read */
     double started;             /* mono_now() when the transfer was added */
     struct call *next_free;     /* in the free list */
     struct call *prev, *next;   /* in the active list */
@@ -525,6 +526,7 @@ int invoker_start(invoker *inv, const char *model_id, const char *body, void *ca
         return -1;
     }
     c->ctx = call_ctx;
+    c->family = q_bedrock_family_of(model_id);
     c->request_id[0] = c->error_type[0] = c->retry_after[0] = c->amz_retry_after[0] = '\0';
     q_buf_reset(&c->url);
     q_buf_reset(&c->header_text);
@@ -624,8 +626,8 @@ static void finish(invoker *inv, call *c, CURLcode cc, invoke_result *r)
     if (status == 200) {
         char why[128];
 
-        if (q_bedrock_parse_claude_answer(q_buf_cstr(&c->body), c->body.len, &r->answer, why,
-                                          sizeof(why)) == 0) {
+        if (q_bedrock_parse_answer(c->family, q_buf_cstr(&c->body), c->body.len, &r->answer,
+                                   why, sizeof(why)) == 0) {
             r->ok = 1;
             return;
         }

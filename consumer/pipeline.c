@@ -23,7 +23,8 @@ typedef struct job {
     char id[Q_UUID_LEN + 1];
     partition_ref ref;
     job_work work;
-    char *body;                    /* InvokeModel request body, built once */
+    char *body;                    /* InvokeModel request body for body_family */
+    q_bedrock_family body_family;  /* rebuilt when a fallback is of another family */
     time_t deadline;               /* wall clock */
     const char *route[Q_MAX_FALLBACKS + 1];
     size_t n_route, route_index;
@@ -457,6 +458,27 @@ int pipeline_flush(pipeline *pl)
 
 /* --- claiming --------------------------------------------------------------------------- */
 
+/* The request body for the model the job goes to next: built at claim time for its first
+ * model, and again only when a fallback is of another family (Claude <-> Nova). Returns 0,
+ * or -1 on bad input or when out of memory (the old body is kept). */
+static int build_body(pipeline *pl, job *j)
+{
+    q_bedrock_family f = q_bedrock_family_of(j->route[j->route_index]);
+    char *body;
+
+    if (j->body && j->body_family == f)
+        return 0;
+    body = q_bedrock_request_body(f, pl->cfg.system_prompt, j->work.question,
+                                  j->work.max_tokens, j->work.has_temperature,
+                                  j->work.temperature);
+    if (!body)
+        return -1;
+    free(j->body);
+    j->body = body;
+    j->body_family = f;
+    return 0;
+}
+
 int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *refs, size_t n)
 {
     job_claim *claims = calloc(n ? n : 1, sizeof(*claims));
@@ -513,10 +535,7 @@ int pipeline_claim(pipeline *pl, const char *const *ids, const partition_ref *re
         j->n_route = q_model_routes_for(pl->routes, j->work.model, j->route);
         j->est_tokens =
             (long)((strlen(j->work.question) + sys_len) / 4) + 16 + j->work.max_tokens;
-        j->body = q_bedrock_claude_body(pl->cfg.system_prompt, j->work.question,
-                                        j->work.max_tokens, j->work.has_temperature,
-                                        j->work.temperature);
-        if (!j->body)
+        if (build_body(pl, j) != 0)
             finish_failed(pl, j, "failed", "INTERNAL", "could not build the model request");
         else if (now >= j->deadline)
             finish_failed(pl, j, "expired", "DEADLINE_EXCEEDED",
@@ -673,6 +692,10 @@ static void dispatch_queue(pipeline *pl, model_state *m, int q, double now, time
             return;
         }
         pop_head(m, q);
+        if (build_body(pl, j) != 0) {
+            finish_failed(pl, j, "failed", "INTERNAL", "could not build the model request");
+            continue;
+        }
         j->attempts++;
         j->in_flight = 1;
         if (j->ref.low_priority)

@@ -9,6 +9,28 @@
 
 #include "buf.h"
 
+q_bedrock_family q_bedrock_family_of(const char *model_id)
+{
+    return model_id && strstr(model_id, "amazon.nova-") ? Q_BEDROCK_NOVA : Q_BEDROCK_CLAUDE;
+}
+
+/* ",\"temperature\":T" as jansson prints a real: 17 significant digits, ".0" when it reads
+ * as an integer. Nothing when the value is not finite. */
+static int add_temperature(q_buf *b, double temperature)
+{
+    char num[40];
+    int n;
+
+    if (!isfinite(temperature))
+        return Q_BUF_OK;
+    n = snprintf(num, sizeof(num), "%.17g", temperature);
+    if (n < 0 || (size_t)n >= sizeof(num) - 2)
+        return Q_BUF_NOMEM;
+    if (!strpbrk(num, ".eE"))
+        memcpy(num + n, ".0", 3);
+    return q_buf_printf(b, ",\"temperature\":%s", num);
+}
+
 /* Built with q_buf rather than jansson: one body per job, and building a json_t tree
  * just to print it cost more than the rest of the job's own code (issue 4). Same
  * members, order and escaping as json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER). */
@@ -30,24 +52,55 @@ char *q_bedrock_claude_body(const char *system_prompt, const char *question, int
         (q_buf_adds(&b, ",\"system\":") != Q_BUF_OK ||
          q_buf_add_json_string(&b, system_prompt, strlen(system_prompt), 0) != Q_BUF_OK))
         goto fail;
-    if (has_temperature && isfinite(temperature)) {
-        /* jansson's real format: 17 significant digits, ".0" when it reads as an integer */
-        char num[40];
-        int n = snprintf(num, sizeof(num), "%.17g", temperature);
-
-        if (n < 0 || (size_t)n >= sizeof(num) - 2)
-            goto fail;
-        if (!strpbrk(num, ".eE"))
-            memcpy(num + n, ".0", 3);
-        if (q_buf_printf(&b, ",\"temperature\":%s", num) != Q_BUF_OK)
-            goto fail;
-    }
+    if (has_temperature && add_temperature(&b, temperature) != Q_BUF_OK)
+        goto fail;
     if (q_buf_addc(&b, '}') != Q_BUF_OK)
         goto fail;
     return q_buf_take(&b);
 fail:
     q_buf_free(&b);
     return NULL;
+}
+
+char *q_bedrock_nova_body(const char *system_prompt, const char *question, int max_tokens,
+                          int has_temperature, double temperature)
+{
+    q_buf b;
+
+    if (!question || max_tokens < 1)
+        return NULL;
+    q_buf_init(&b, (size_t)1 << 30);
+    if (q_buf_adds(&b, "{\"schemaVersion\":\"messages-v1\"") != Q_BUF_OK)
+        goto fail;
+    if (system_prompt && *system_prompt &&
+        (q_buf_adds(&b, ",\"system\":[{\"text\":") != Q_BUF_OK ||
+         q_buf_add_json_string(&b, system_prompt, strlen(system_prompt), 0) != Q_BUF_OK ||
+         q_buf_adds(&b, "}]") != Q_BUF_OK))
+        goto fail;
+    if (q_buf_adds(&b, ",\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":") != Q_BUF_OK ||
+        q_buf_add_json_string(&b, question, strlen(question), 0) != Q_BUF_OK ||
+        q_buf_printf(&b, "}]}],\"inferenceConfig\":{\"max_new_tokens\":%d", max_tokens) !=
+            Q_BUF_OK)
+        goto fail;
+    if (has_temperature && add_temperature(&b, temperature) != Q_BUF_OK)
+        goto fail;
+    if (q_buf_adds(&b, "}}") != Q_BUF_OK)
+        goto fail;
+    return q_buf_take(&b);
+fail:
+    q_buf_free(&b);
+    return NULL;
+}
+
+char *q_bedrock_request_body(q_bedrock_family family, const char *system_prompt,
+                             const char *question, int max_tokens, int has_temperature,
+                             double temperature)
+{
+    return family == Q_BEDROCK_NOVA
+               ? q_bedrock_nova_body(system_prompt, question, max_tokens, has_temperature,
+                                     temperature)
+               : q_bedrock_claude_body(system_prompt, question, max_tokens, has_temperature,
+                                       temperature);
 }
 
 int q_bedrock_add_invoke_path(q_buf *b, const char *model_id)
@@ -102,17 +155,35 @@ static long long usage_field(const json_t *usage, const char *name)
     return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
 }
 
+/* The text blocks of `content` joined into one string (non-text blocks skipped). */
+static char *join_text_blocks(const json_t *content, char *err, size_t err_size)
+{
+    q_buf text;
+    const json_t *block;
+    size_t i;
+
+    q_buf_init(&text, 4 * 1024 * 1024);
+    json_array_foreach(content, i, block) {
+        const json_t *t = json_object_get(block, "text");
+
+        if (json_is_string(t) &&
+            q_buf_add(&text, json_string_value(t), json_string_length(t)) != Q_BUF_OK) {
+            set_err(err, err_size, "answer text too large");
+            q_buf_free(&text);
+            return NULL;
+        }
+    }
+    return q_buf_take(&text);
+}
+
 int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
                                   char *err, size_t err_size)
 {
     json_error_t jerr;
-    json_t *root, *content, *usage, *block, *v;
-    q_buf text;
-    size_t i;
+    json_t *root, *content, *usage, *v;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    q_buf_init(&text, 4 * 1024 * 1024);
     root = json_loadb(body, len, 0, &jerr);
     if (!json_is_object(root)) {
         set_err(err, err_size, "answer is not a JSON object");
@@ -123,15 +194,6 @@ int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer
     if (!json_is_array(content) || !json_is_object(usage)) {
         set_err(err, err_size, "answer lacks content or usage");
         goto out;
-    }
-    json_array_foreach(content, i, block) {
-        const json_t *t = json_object_get(block, "text");
-
-        if (json_is_string(t) &&
-            q_buf_add(&text, json_string_value(t), json_string_length(t)) != Q_BUF_OK) {
-            set_err(err, err_size, "answer text too large");
-            goto out;
-        }
     }
     out->input_tokens = usage_field(usage, "input_tokens");
     out->output_tokens = usage_field(usage, "output_tokens");
@@ -145,20 +207,75 @@ int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer
         out->cache_read_tokens = 0;
     if (out->cache_write_tokens < 0)
         out->cache_write_tokens = 0;
+    if (!(out->text = join_text_blocks(content, err, err_size)))
+        goto out;
     v = json_object_get(root, "stop_reason");
     out->stop_reason = strdup(json_is_string(v) ? json_string_value(v) : "unknown");
     v = json_object_get(root, "id");
     out->id = strdup(json_is_string(v) ? json_string_value(v) : "");
-    out->text = q_buf_take(&text);
-    if (!out->stop_reason || !out->id || !out->text)
+    if (!out->stop_reason || !out->id)
         goto out;
     rc = 0;
 out:
     if (rc)
         q_bedrock_answer_free(out);
-    q_buf_free(&text);
     json_decref(root);
     return rc;
+}
+
+int q_bedrock_parse_nova_answer(const char *body, size_t len, q_bedrock_answer *out,
+                                char *err, size_t err_size)
+{
+    json_error_t jerr;
+    json_t *root, *content, *usage, *v;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    root = json_loadb(body, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        set_err(err, err_size, "answer is not a JSON object");
+        goto out;
+    }
+    content = json_object_get(json_object_get(json_object_get(root, "output"), "message"),
+                              "content");
+    usage = json_object_get(root, "usage");
+    if (!json_is_array(content) || !json_is_object(usage)) {
+        set_err(err, err_size, "answer lacks output.message.content or usage");
+        goto out;
+    }
+    out->input_tokens = usage_field(usage, "inputTokens");
+    out->output_tokens = usage_field(usage, "outputTokens");
+    if (out->input_tokens < 0 || out->output_tokens < 0) {
+        set_err(err, err_size, "answer usage lacks token counts");
+        goto out;
+    }
+    out->cache_read_tokens = usage_field(usage, "cacheReadInputTokenCount");
+    out->cache_write_tokens = usage_field(usage, "cacheWriteInputTokenCount");
+    if (out->cache_read_tokens < 0)
+        out->cache_read_tokens = 0;
+    if (out->cache_write_tokens < 0)
+        out->cache_write_tokens = 0;
+    if (!(out->text = join_text_blocks(content, err, err_size)))
+        goto out;
+    v = json_object_get(root, "stopReason");
+    out->stop_reason = strdup(json_is_string(v) ? json_string_value(v) : "unknown");
+    out->id = strdup("");
+    if (!out->stop_reason || !out->id)
+        goto out;
+    rc = 0;
+out:
+    if (rc)
+        q_bedrock_answer_free(out);
+    json_decref(root);
+    return rc;
+}
+
+int q_bedrock_parse_answer(q_bedrock_family family, const char *body, size_t len,
+                           q_bedrock_answer *out, char *err, size_t err_size)
+{
+    return family == Q_BEDROCK_NOVA ? q_bedrock_parse_nova_answer(body, len, out, err, err_size)
+                                    : q_bedrock_parse_claude_answer(body, len, out, err,
+                                                                    err_size);
 }
 
 static const char *const throttling_codes[] = {

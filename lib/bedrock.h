@@ -11,6 +11,26 @@
 
 #define Q_ANTHROPIC_VERSION "bedrock-2023-05-31"
 
+/* The InvokeModel body and answer formats Quarry speaks. A model id (a foundation model, a
+ * cross-region inference profile such as "us.amazon.nova-lite-v1:0", or an ARN of either)
+ * names its family: Amazon Nova ids contain "amazon.nova-"; everything else is sent the
+ * Anthropic Claude Messages format. */
+typedef enum { Q_BEDROCK_CLAUDE = 0, Q_BEDROCK_NOVA = 1 } q_bedrock_family;
+
+q_bedrock_family q_bedrock_family_of(const char *model_id);
+
+/* The request body for `family` (q_bedrock_claude_body or q_bedrock_nova_body). */
+char *q_bedrock_request_body(q_bedrock_family family, const char *system_prompt,
+                             const char *question, int max_tokens, int has_temperature,
+                             double temperature);
+
+/* Builds the InvokeModel body for an Amazon Nova model (schemaVersion "messages-v1"):
+ * system (omitted when NULL/""), one user message, inferenceConfig with max_new_tokens
+ * and temperature (when has_temperature and finite). Returns a malloc'd compact JSON
+ * string, or NULL on bad input or when out of memory, as q_bedrock_claude_body. */
+char *q_bedrock_nova_body(const char *system_prompt, const char *question, int max_tokens,
+                          int has_temperature, double temperature);
+
 /* Builds the InvokeModel body for an Anthropic Claude model: anthropic_version,
  * max_tokens, system (omitted when NULL/""), one user message, temperature (when
  * has_temperature; left out, as jansson would, when not finite). Returns a malloc'd
@@ -43,6 +63,17 @@ typedef struct {
  * short reason. The answer owns its strings: q_bedrock_answer_free (accepts zeroed). */
 int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
                                   char *err, size_t err_size);
+
+/* Parses a 200 InvokeModel body of an Amazon Nova model: output.message.content[].text,
+ * stopReason, usage.inputTokens/outputTokens/cacheReadInputTokenCount/
+ * cacheWriteInputTokenCount. The answer's id is "" (Nova bodies carry none; the
+ * x-amzn-RequestId header identifies the call). Returns and owns as the Claude parser. */
+int q_bedrock_parse_nova_answer(const char *body, size_t len, q_bedrock_answer *out,
+                                char *err, size_t err_size);
+
+/* The parser for `family`. */
+int q_bedrock_parse_answer(q_bedrock_family family, const char *body, size_t len,
+                           q_bedrock_answer *out, char *err, size_t err_size);
 void q_bedrock_answer_free(q_bedrock_answer *a);
 
 typedef enum {

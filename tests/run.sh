@@ -62,8 +62,9 @@ run_e2e() {
     export QUARRY_BACKOFF_CAP_MS=${QUARRY_BACKOFF_CAP_MS:-1000}
     export QUARRY_BEDROCK_TIMEOUT_MS=${QUARRY_BEDROCK_TIMEOUT_MS:-3000}
     export QUARRY_DRAIN_SECONDS=${QUARRY_DRAIN_SECONDS:-10}
-    # Claude 3.5 Haiku falls back to Claude 3 Haiku (tests/e2e/test_consumer_resilience.py)
-    export QUARRY_MODEL_FALLBACKS=${QUARRY_MODEL_FALLBACKS:-anthropic.claude-3-5-haiku-20241022-v1:0=anthropic.claude-3-haiku-20240307-v1:0}
+    # Claude 3.5 Haiku falls back to Claude 3 Haiku, and Nova Pro to Claude 3 Haiku (another
+    # request format) (tests/e2e/test_consumer_resilience.py)
+    export QUARRY_MODEL_FALLBACKS=${QUARRY_MODEL_FALLBACKS:-anthropic.claude-3-5-haiku-20241022-v1:0=anthropic.claude-3-haiku-20240307-v1:0;amazon.nova-pro-v1:0=anthropic.claude-3-haiku-20240307-v1:0}
     # The test stack always uses the emulator, whatever AWS settings the caller has.
     unset AWS_PROFILE AWS_BEARER_TOKEN_BEDROCK AWS_SESSION_TOKEN
     unset QUARRY_BEDROCK_ENDPOINT

@@ -160,6 +160,105 @@ static void test_parse_answer(void **state)
     q_bedrock_answer_free(NULL);
 }
 
+/* Model ids of every shape name their family: foundation models, cross-region inference
+ * profiles, and ARNs of either. */
+static void test_family_of(void **state)
+{
+    static const struct {
+        const char *id;
+        q_bedrock_family want;
+    } cases[] = {
+        {"anthropic.claude-3-haiku-20240307-v1:0", Q_BEDROCK_CLAUDE},
+        {"us.anthropic.claude-3-5-haiku-20241022-v1:0", Q_BEDROCK_CLAUDE},
+        {"arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+         Q_BEDROCK_CLAUDE},
+        {"amazon.nova-micro-v1:0", Q_BEDROCK_NOVA},
+        {"us.amazon.nova-lite-v1:0", Q_BEDROCK_NOVA},
+        {"arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0",
+         Q_BEDROCK_NOVA},
+        {"amazon.titan-text-express-v1", Q_BEDROCK_CLAUDE},
+        {"", Q_BEDROCK_CLAUDE},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(q_bedrock_family_of(cases[i].id), cases[i].want);
+    assert_int_equal(q_bedrock_family_of(NULL), Q_BEDROCK_CLAUDE);
+}
+
+/* The Nova messages-v1 body: what the emulator and Bedrock validate (schemaVersion, system
+ * and content as text blocks, inferenceConfig.max_new_tokens), nothing more. */
+static void test_nova_body(void **state)
+{
+    char *body = q_bedrock_nova_body("be brief", "What is \"2+2\"?", 64, 1, 0.5);
+    json_t *o = json_loads(body, 0, NULL), *cfg;
+    const json_t *msg;
+
+    (void)state;
+    assert_non_null(o);
+    assert_string_equal(body, "{\"schemaVersion\":\"messages-v1\",\"system\":[{\"text\":\"be brief\"}],"
+                              "\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":"
+                              "\"What is \\\"2+2\\\"?\"}]}],\"inferenceConfig\":"
+                              "{\"max_new_tokens\":64,\"temperature\":0.5}}");
+    msg = json_array_get(json_object_get(o, "messages"), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(msg, "content"), 0), "text")),
+                        "What is \"2+2\"?");
+    cfg = json_object_get(o, "inferenceConfig");
+    assert_int_equal(json_integer_value(json_object_get(cfg, "max_new_tokens")), 64);
+    json_decref(o);
+    free(body);
+
+    body = q_bedrock_request_body(Q_BEDROCK_NOVA, "", "q", 1, 0, 0);
+    assert_string_equal(body, "{\"schemaVersion\":\"messages-v1\",\"messages\":[{\"role\":\"user\","
+                              "\"content\":[{\"text\":\"q\"}]}],\"inferenceConfig\":"
+                              "{\"max_new_tokens\":1}}");
+    free(body);
+    body = q_bedrock_request_body(Q_BEDROCK_CLAUDE, NULL, "q", 1, 0, 0);
+    assert_non_null(strstr(body, "anthropic_version"));
+    free(body);
+    assert_null(q_bedrock_nova_body(NULL, "q", 0, 0, 0));
+    assert_null(q_bedrock_nova_body(NULL, NULL, 10, 0, 0));
+    assert_null(q_bedrock_nova_body(NULL, "bad \xff utf-8", 10, 0, 0));
+}
+
+static void test_parse_nova_answer(void **state)
+{
+    const char *ok = "{\"output\":{\"message\":{\"content\":[{\"text\":\"Four\"},{\"text\":\".\"}],"
+                     "\"role\":\"assistant\"}},\"stopReason\":\"max_tokens\",\"usage\":{"
+                     "\"inputTokens\":12,\"outputTokens\":3,\"totalTokens\":15,"
+                     "\"cacheReadInputTokenCount\":4,\"cacheWriteInputTokenCount\":2}}";
+    q_bedrock_answer a;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(q_bedrock_parse_answer(Q_BEDROCK_NOVA, ok, strlen(ok), &a, err, sizeof(err)),
+                     0);
+    assert_string_equal(a.text, "Four.");
+    assert_string_equal(a.stop_reason, "max_tokens");
+    assert_string_equal(a.id, "");
+    assert_int_equal(a.input_tokens, 12);
+    assert_int_equal(a.output_tokens, 3);
+    assert_int_equal(a.cache_read_tokens, 4);
+    assert_int_equal(a.cache_write_tokens, 2);
+    q_bedrock_answer_free(&a);
+
+    static const char *const bad[] = {
+        "not json", "[]", "{\"output\":{}}",
+        "{\"output\":{\"message\":{\"content\":[]}}}",
+        "{\"output\":{\"message\":{\"content\":[]}},\"usage\":{\"inputTokens\":1}}",
+        "{\"output\":{\"message\":{\"content\":{}}},\"usage\":{\"inputTokens\":1,\"outputTokens\":1}}",
+        /* a Claude answer is not a Nova answer */
+        "{\"content\":[{\"text\":\"x\"}],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(q_bedrock_parse_nova_answer(bad[i], strlen(bad[i]), &a, err, sizeof(err)),
+                         -1);
+        assert_true(strlen(err) > 0);
+        assert_null(a.text);
+    }
+}
+
 static void test_classify(void **state)
 {
     static const struct {
@@ -234,6 +333,8 @@ int main(void)
         cmocka_unit_test(test_claude_body),   cmocka_unit_test(test_claude_body_matches_jansson),
         cmocka_unit_test(test_invoke_path),
         cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_family_of),     cmocka_unit_test(test_nova_body),
+        cmocka_unit_test(test_parse_nova_answer),
         cmocka_unit_test(test_backoff),
     };
     return cmocka_run_group_tests_name("bedrock", tests, NULL, NULL);
