@@ -176,8 +176,25 @@ static char *join_text_blocks(const json_t *content, char *err, size_t err_size)
     return q_buf_take(&text);
 }
 
-int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
-                                  char *err, size_t err_size)
+/* Where each family keeps the parts of an answer. */
+typedef struct {
+    const char *content_path[3];  /* members leading to the array of text blocks */
+    const char *missing;          /* the error when that array or usage is missing */
+    const char *input, *output, *cache_read, *cache_write; /* members of "usage" */
+    const char *stop_reason;
+    const char *id;               /* NULL: the family's answers carry none ("") */
+} answer_format;
+
+static const answer_format claude_answer = {
+    {"content", NULL, NULL}, "answer lacks content or usage", "input_tokens", "output_tokens",
+    "cache_read_input_tokens", "cache_creation_input_tokens", "stop_reason", "id"};
+static const answer_format nova_answer = {
+    {"output", "message", "content"}, "answer lacks output.message.content or usage",
+    "inputTokens", "outputTokens", "cacheReadInputTokenCount", "cacheWriteInputTokenCount",
+    "stopReason", NULL};
+
+static int parse_answer(const answer_format *f, const char *body, size_t len,
+                        q_bedrock_answer *out, char *err, size_t err_size)
 {
     json_error_t jerr;
     json_t *root, *content, *usage, *v;
@@ -189,29 +206,31 @@ int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer
         set_err(err, err_size, "answer is not a JSON object");
         goto out;
     }
-    content = json_object_get(root, "content");
+    content = root;
+    for (size_t i = 0; i < 3 && f->content_path[i]; i++)
+        content = json_object_get(content, f->content_path[i]);
     usage = json_object_get(root, "usage");
     if (!json_is_array(content) || !json_is_object(usage)) {
-        set_err(err, err_size, "answer lacks content or usage");
+        set_err(err, err_size, f->missing);
         goto out;
     }
-    out->input_tokens = usage_field(usage, "input_tokens");
-    out->output_tokens = usage_field(usage, "output_tokens");
+    out->input_tokens = usage_field(usage, f->input);
+    out->output_tokens = usage_field(usage, f->output);
     if (out->input_tokens < 0 || out->output_tokens < 0) {
         set_err(err, err_size, "answer usage lacks token counts");
         goto out;
     }
-    out->cache_read_tokens = usage_field(usage, "cache_read_input_tokens");
-    out->cache_write_tokens = usage_field(usage, "cache_creation_input_tokens");
+    out->cache_read_tokens = usage_field(usage, f->cache_read);
+    out->cache_write_tokens = usage_field(usage, f->cache_write);
     if (out->cache_read_tokens < 0)
         out->cache_read_tokens = 0;
     if (out->cache_write_tokens < 0)
         out->cache_write_tokens = 0;
     if (!(out->text = join_text_blocks(content, err, err_size)))
         goto out;
-    v = json_object_get(root, "stop_reason");
+    v = json_object_get(root, f->stop_reason);
     out->stop_reason = strdup(json_is_string(v) ? json_string_value(v) : "unknown");
-    v = json_object_get(root, "id");
+    v = f->id ? json_object_get(root, f->id) : NULL;
     out->id = strdup(json_is_string(v) ? json_string_value(v) : "");
     if (!out->stop_reason || !out->id)
         goto out;
@@ -223,51 +242,16 @@ out:
     return rc;
 }
 
+int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
+                                  char *err, size_t err_size)
+{
+    return parse_answer(&claude_answer, body, len, out, err, err_size);
+}
+
 int q_bedrock_parse_nova_answer(const char *body, size_t len, q_bedrock_answer *out,
                                 char *err, size_t err_size)
 {
-    json_error_t jerr;
-    json_t *root, *content, *usage, *v;
-    int rc = -1;
-
-    memset(out, 0, sizeof(*out));
-    root = json_loadb(body, len, 0, &jerr);
-    if (!json_is_object(root)) {
-        set_err(err, err_size, "answer is not a JSON object");
-        goto out;
-    }
-    content = json_object_get(json_object_get(json_object_get(root, "output"), "message"),
-                              "content");
-    usage = json_object_get(root, "usage");
-    if (!json_is_array(content) || !json_is_object(usage)) {
-        set_err(err, err_size, "answer lacks output.message.content or usage");
-        goto out;
-    }
-    out->input_tokens = usage_field(usage, "inputTokens");
-    out->output_tokens = usage_field(usage, "outputTokens");
-    if (out->input_tokens < 0 || out->output_tokens < 0) {
-        set_err(err, err_size, "answer usage lacks token counts");
-        goto out;
-    }
-    out->cache_read_tokens = usage_field(usage, "cacheReadInputTokenCount");
-    out->cache_write_tokens = usage_field(usage, "cacheWriteInputTokenCount");
-    if (out->cache_read_tokens < 0)
-        out->cache_read_tokens = 0;
-    if (out->cache_write_tokens < 0)
-        out->cache_write_tokens = 0;
-    if (!(out->text = join_text_blocks(content, err, err_size)))
-        goto out;
-    v = json_object_get(root, "stopReason");
-    out->stop_reason = strdup(json_is_string(v) ? json_string_value(v) : "unknown");
-    out->id = strdup("");
-    if (!out->stop_reason || !out->id)
-        goto out;
-    rc = 0;
-out:
-    if (rc)
-        q_bedrock_answer_free(out);
-    json_decref(root);
-    return rc;
+    return parse_answer(&nova_answer, body, len, out, err, err_size);
 }
 
 int q_bedrock_parse_answer(q_bedrock_family family, const char *body, size_t len,
