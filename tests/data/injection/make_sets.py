@@ -109,3 +109,6 @@ build('benign_c.txt', 'benign_c.jsonl', 0)
 # held-out set d: written before the injection round changed any code, measured once blind
 build('attacks_d.txt', 'attacks_d.jsonl', 1)
 build('benign_d.txt', 'benign_d.jsonl', 0)
+# held-out set e: written before injection round e changed any code, measured once blind
+build('attacks_e.txt', 'attacks_e.jsonl', 1)
+build('benign_e.txt', 'benign_e.jsonl', 0)
