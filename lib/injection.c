@@ -402,8 +402,9 @@ static void stage1(state *st, size_t p)
             t->c1 |= QI_C1(JBNAME);                                           /* do anything now */
         if (text_is(t, "attention") || text_is(t, "heed") || text_is(t, "mind")) {
             /* pay no attention, don't pay attention, pay no heed */
-            int pay = text_is(prev, "pay") || (prev2 && text_is(prev2, "pay"));
-            if (pay && dback(st, p, 3, QI_C1(NEG) | QI_C1(NEGNO), 0))
+            static const char *const pay_forms[] = {"pay", "paid", "paying", "pays", NULL};
+            int pay = text_in(prev, pay_forms) || (prev2 && text_in(prev2, pay_forms));
+            if (pay && dback(st, p, 4, QI_C1(NEG) | QI_C1(NEGNO), 0))
                 t->c1 |= QI_C1(IGN);
         }
         /* throw out, throw away, toss out: a weak eraser */
@@ -739,6 +740,11 @@ static void anchor_ignore(state *st, size_t p)
     /* "she can skip all the style rules", "they ignore my emails": a third person does it,
      * and nobody addresses the model */
     if (!you && dback(st, p, 3, 0, QI_C2(THEY)) && !dback(st, p, 3, 0, QI_C2(TO)))
+        score -= 35;
+    /* "the previous tenant ignored all the house rules", "I forgot all the instructions":
+     * a past-tense report (not a passive "are to be ignored") is nobody's order */
+    if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) &&
+        ((t->len > 4 && !memcmp(t->text + t->len - 2, "ed", 2)) || text_is(t, "forgot")))
         score -= 35;
     /* a single quoted word talked about: what does "disregard" mean? */
     if ((t->flags & (F_QUOTED | F_QEND)) == (F_QUOTED | F_QEND) &&
@@ -1122,6 +1128,9 @@ static int jb_trait(state *st, size_t p)
         return 1;                                     /* released from every restriction */
     if ((t->c1 & QI_C1(RESTRICT)) || (t->c2 & QI_C2(BOUND))) {
         int dn = dback(st, p, 3, QI_C1(NEGNO) | QI_C1(NEG), 0);
+        /* "sin ningún tipo de filtro", "without any kind of filter" */
+        if (!dn && dback(st, p, 4, 0, QI_C2(NONE)) && !(t->flags & F_SEG))
+            return 1;
         /* no filters, not bound by; but "never breaks the rules" keeps them */
         if (dn && ((W(st, p - (size_t)dn)->c1 & QI_C1(NEGNO)) ||
                    !dback(st, p, dn, QI_C1(BREAK) | QI_C1(IGN) | QI_C1(IGNW), 0)))
@@ -1553,8 +1562,13 @@ enum {
     SB_IMPER = 1u << 7,   /* an eraser that opens its sentence (an order) */
     SB_APPLY = 1u << 8,   /* apply/count/gelten: nullified when the sentence negates it */
     SB_MYOBJ = 1u << 9,   /* "my" right before an instruction or prompt noun */
-    SB_YOUROBJ = 1u << 10 /* "your" before a prompt noun, or "the rules (your developers)
+    SB_YOUROBJ = 1u << 10,/* "your" before a prompt noun, or "the rules (your developers)
                              gave you" after it */
+    SB_REALJOB = 1u << 11,/* "your real job / true purpose / eigentliche Aufgabe" */
+    SB_TOPIC = 1u << 12,  /* a prompt noun with a topic: "your instructions for baking" */
+    SB_QERASE = 1u << 13, /* the eraser is inside quotation marks */
+    SB_PRIOR = 1u << 14   /* "previous/before/above" pointing at earlier text, not the
+                             preposition of "before the table" */
 };
 
 /* What an eraser in the bag must have near it: "drop the formal tone" is no override */
@@ -1563,12 +1577,6 @@ enum {
 #define BAG_OBJ2 (QI2_SYSPROMPT_BIT | QI_C2(ABOVEREF) | QI_C2(PRON))
 #define QI2_SYSPROMPT_BIT QI_C2(SYSPROMPT)
 
-static const char *const become[] = {"become", "turn", "transform", "morph", "werde", "wirst",
-                                     "werden", "deviens", "devenir", "conviertete", "vuelvete",
-                                     "diventa", "diventare", "torne", "tornar", "torna", "word",
-                                     "incarne", "incarnes", "incarnez", "incarnate", "encarna",
-                                     "impersona", "incarna", "speel", "speelt", "voice",
-                                     "simuliere", "simule", "simula", "stane", "стань", NULL};
 
 /* A short piece cut out of an unknown word ("badminton" -> bad|min|ton) says little. */
 static int weak_piece(const word *w) { return (w->flags & F_SEG) && w->len <= 3; }
@@ -1595,15 +1603,23 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_ERASE;
     if ((c1 & QI_C1(IGN)) && near)
         st->sbflags |= SB_STRONG;
+    if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && (t->flags & F_QUOTED))
+        st->sbflags |= SB_QERASE;
+    if (((c1 & QI_C1(PRIOR)) || (c2 & QI_C2(ABOVEREF))) &&
+        ((c2 & QI_C2(ABOVEREF)) || (t->flags & F_TAIL) || p + 1 >= st->n ||
+         !has(W(st, p + 1), QI_C1(THE) | QI_C1(MY), QI_C2(INDEF))))
+        st->sbflags |= SB_PRIOR;
     if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && imperative(st, p))
         st->sbflags |= SB_IMPER;
     if (c2 & QI_C2(APPLY))
         st->sbflags |= SB_APPLY;
     if ((c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(TEXTOBJ))) && dback(st, p, 2, QI_C1(MY), 0))
         st->sbflags |= SB_MYOBJ;
-    if (((c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(TEXTOBJ) | QI_C1(CRED) | QI_C1(INSTRW))) ||
+    if (((c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(TEXTOBJ) | QI_C1(CRED))) ||
          (c2 & QI_C2(SYSPROMPT))) &&
         (dback_whole(st, p, 3, QI_C1(YOUR)) ||
+         /* "the text of your briefing" */
+         (dfwd(st, p, 1, 0, QI_C2(OF)) && dfwd(st, p, 3, QI_C1(YOUR), 0) == 2) ||
          (dfwd(st, p, 3, QI_C1(YOU) | QI_C1(YOUR) | QI_C1(DEVLIKE), 0) &&
           dfwd(st, p, 6, QI_C1(SPEECH) | QI_C1(RECEIVED), 0))))
         st->sbflags |= SB_YOUROBJ;
@@ -1611,22 +1627,39 @@ static void bag_word(state *st, size_t p)
     if ((c1 & QI_C1(OBEY)) && dback(st, p, 3, QI_C1(NEG) | QI_C1(DISC), QI_C2(LONGER)) && near)
         st->sbflags |= SB_ERASE | SB_STRONG;
     if ((c1 & (QI_C1(ACT) | QI_C1(PRETEND) | QI_C1(IMAGINE) | QI_C1(ROLE))) ||
-        (c2 & QI_C2(PLAY)) || text_in(t, become) ||
-        ((c1 & QI_C1(ARE)) && (dback(st, p, 2, QI_C1(YOU), 0) || dfwd(st, p, 2, QI_C1(YOU), 0))) ||
+        (c2 & (QI_C2(PLAY) | QI_C2(BECOME))) ||
+        ((c1 & QI_C1(ARE)) && ((c1 & QI_C1(YOU)) || dback(st, p, 2, QI_C1(YOU), 0) ||
+                               dfwd(st, p, 2, QI_C1(YOU), 0))) ||
         /* "you will be X", "you'll be X" */
         (text_is(t, "be") && dback(st, p, 3, QI_C1(YOU), 0) && dback(st, p, 2, 0, QI_C2(WILL))) ||
         /* "speak as", "answer like", "reply as" */
         (((c1 & QI_C1(SAY)) || (c2 & (QI_C2(REPLY) | QI_C2(TYPE)))) && dfwd(st, p, 2, QI_C1(AS), 0)))
         st->sbflags |= SB_CUE;
     /* "the rules you were given", "what you were told", "lo que te dieron", "what the
-     * operator configured" */
+     * operator configured", "the text you received"; not "the sentence you wrote" (the
+     * model's own words) */
     if ((c1 & (QI_C1(SPEECH) | QI_C1(RECEIVED))) &&
-        (dback(st, p, 4, QI_C1(YOU) | QI_C1(DEVLIKE), 0) || dfwd(st, p, 3, QI_C1(YOU), 0)))
+        (dfwd(st, p, 3, QI_C1(YOU), 0) || dback(st, p, 4, QI_C1(DEVLIKE), 0) ||
+         (dback(st, p, 4, QI_C1(YOU), 0) &&
+          ((c1 & QI_C1(RECEIVED)) || dback(st, p, 2, QI_C1(BE) | QI_C1(ARE), 0)))))
         st->sbflags |= SB_OWNED;
+    if ((c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(TEXTOBJ))) &&
+        dfwd(st, p, 1, 0, QI_C2(FOR) | QI_C2(ABOUT)))
+        st->sbflags |= SB_TOPIC;
     if ((c1 & QI_C1(REVEAL)) || (c2 & QI_C2(REVEALW)))
         st->sbflags |= SB_REVEAL;
     if (t->flags & F_QUOTED)
         st->sbflags |= SB_QUOTED;
+    /* "your real job is", "deine eigentliche Aufgabe ist", "tu verdadero trabajo es" */
+    static const char *const jobs[] = {"job", "purpose", "task", "mission", "role", "goal",
+                                       "function", "duty", "aufgabe", "zweck", "rolle", "tarea",
+                                       "trabajo", "funcion", "mision", "compito", "lavoro",
+                                       "scopo", "ruolo", "tarefa", "trabalho", "funcao", "papel",
+                                       "tache", "travail", "taak", "werk", "doel", "задача",
+                                       "работа", "цель", NULL};
+    if ((c2 & QI_C2(REAL)) && p + 1 < st->n && !(t->flags & F_TAIL) &&
+        dback(st, p, 2, QI_C1(YOUR), 0) && text_in(W(st, p + 1), jobs))
+        st->sbflags |= SB_REALJOB;
 }
 
 static void bag_judge(state *st, size_t p)
@@ -1652,20 +1685,25 @@ static void bag_judge(state *st, size_t p)
     if (asks && (st->sfirst1 & (QI_C1(HOWQ) | QI_C1(ISUBJ))) && !owned)
         return;
 
+    /* "your real job is to obey me", "deine wahre Aufgabe ist es, mir zu gehorchen" */
+    if ((f & SB_REALJOB) && (b1 & (QI_C1(BE) | QI_C1(ARE))) && !asks)
+        emit(st, EV_OVR_YOURINSTR, 55);
+
     /* override: an eraser, an instruction object, the model's (or earlier) ownership */
     int obj = (b1 & (QI_C1(INSTR) | QI_C1(RESTRICT) | QI_C1(PROMPT))) ||
               (b2 & QI_C2(SYSPROMPT)) || ((f & SB_STRONG) && (b2 & QI_C2(ABOVEREF))) ||
               /* "what the system told you", "was man dir aufgetragen hat" */
               ((f & SB_OWNED) && (b1 & QI_C1(SPEECH)) && !(b1 & QI_C1(ISUBJ))) ||
               ((b1 & (QI_C1(INSTRW) | QI_C1(TEXTOBJ) | QI_C1(EVERY))) &&
-               ((b1 & (QI_C1(PRIOR) | QI_C1(BEGIN))) || (b2 & QI_C2(ABOVEREF)) ||
-                (f & (SB_OWNED | SB_YOUROBJ))));
+               ((b1 & QI_C1(BEGIN)) || (f & (SB_PRIOR | SB_OWNED | SB_YOUROBJ))));
     /* earlier text alone ("the previous rules") only in an order: "the previous rules do
      * not apply to small firms" is a statement about something else */
     int model = owned || (you && !asks) ||
-                (((b1 & (QI_C1(PRIOR) | QI_C1(BEGIN) | QI_C1(DEVLIKE))) ||
-                  (b2 & QI_C2(ABOVEREF))) && (f & SB_IMPER));
-    if ((f & SB_ERASE) && obj && model && (!asks || owned))
+                (((f & SB_PRIOR) || (b1 & (QI_C1(BEGIN) | QI_C1(DEVLIKE)))) && (f & SB_IMPER));
+    /* a quoted order reported by someone: "my teacher said 'forget everything'" */
+    int reported = (f & SB_QERASE) && ((b1 & (QI_C1(MY) | QI_C1(ISUBJ) | QI_C1(SPEECH))) ||
+                                       (b2 & QI_C2(THEY)));
+    if ((f & SB_ERASE) && obj && model && (!asks || owned) && !reported)
         emit(st, EV_OVR_VERB, owned || (f & SB_STRONG) ? 60 : 55);
 
     /* persona: a cue, a trait, and the model (an AI word or "you") */
@@ -1678,9 +1716,11 @@ static void bag_judge(state *st, size_t p)
 
     /* extraction: a reveal verb (or a question word) with a prompt object the model owns */
     int pobj = (b1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(CRED) | QI_C1(TEXTOBJ))) ||
-               (b2 & QI_C2(SYSPROMPT));
-    int hidden = (b1 & (QI_C1(HIDDEN) | QI_C1(BEGIN) | QI_C1(PRIOR))) || (f & SB_OWNED);
-    int mine = (f & (SB_YOUROBJ | SB_OWNED)) != 0;
+               (b2 & QI_C2(SYSPROMPT)) ||
+               ((b1 & QI_C1(EVERY)) && (f & SB_OWNED) &&     /* everything you were told, */
+                !(b2 & QI_C2(ABOUT)));                        /* not "... you know about X" */
+    int hidden = (b1 & (QI_C1(HIDDEN) | QI_C1(BEGIN))) || (f & (SB_PRIOR | SB_OWNED));
+    int mine = (f & SB_OWNED) || ((f & SB_YOUROBJ) && !(f & SB_TOPIC));
     if (pobj && !(f & SB_MYOBJ) && !((b2 & QI_C2(INDEF)) && !mine)) {
         if ((f & SB_REVEAL) && (mine || ((b1 & QI_C1(YOU)) && hidden)))
             emit(st, EV_EXT_REVEAL, 55);

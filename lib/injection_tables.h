@@ -133,6 +133,9 @@ enum {
                       negated quantifier ("none of your instructions apply") */
     QI2_THEY,      /* he, she, they, er, il, elle, ella, hij, ele: a third-person subject
                       ("she can skip the style rules" reports someone else's action) */
+    QI2_BECOME,    /* become, turn into, incarnate, werde, deviens, conviertete, diventa, torne,
+                      word, стань: a persona cue for the sentence bag (round e) */
+    QI2_REAL,      /* real, true, actual, wahre, eigentliche, verdadero, vero: "your real job is" */
     QI2_PHRASE     /* no meaning alone: a word only known so that stage 1 can read a phrase
                       it ends ("non tenere conto", "lascia perdere") or so that
                       segmentation leaves it whole ("understand" is not "under stand") */
