@@ -613,6 +613,20 @@ static int quoted_question(state *st, size_t p)
     return 0;
 }
 
+/* "the administrator told us to ignore the warning", "my boss said to forget the old
+ * rules", "m'a dit d'ignorer": an order reported to the speaker, not given to the model */
+static int reported_order(state *st, size_t p)
+{
+    int d = dback(st, p, 4, QI_C1(SPEECH), 0);
+    if (!d || addresses_you(st, p))
+        return 0;
+    for (size_t q = p - (size_t)d + 1; q < p; q++)
+        if (has(W(st, q), 0, QI_C2(ME) | QI_C2(TO)) || text_is(W(st, q), "d") ||
+            text_is(W(st, q), "de"))
+            return 1;
+    return 0;
+}
+
 /* ignore / forget / disregard (+ the negated obey/remember of stage 1) */
 static void anchor_ignore(state *st, size_t p)
 {
@@ -746,6 +760,8 @@ static void anchor_ignore(state *st, size_t p)
      * a past-tense report (not a passive "are to be ignored") is nobody's order */
     if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) &&
         ((t->len > 4 && !memcmp(t->text + t->len - 2, "ed", 2)) || text_is(t, "forgot")))
+        score -= 35;
+    if (reported_order(st, p))
         score -= 35;
     /* a single quoted word talked about: what does "disregard" mean? */
     if ((t->flags & (F_QUOTED | F_QEND)) == (F_QUOTED | F_QEND) &&
@@ -1617,7 +1633,7 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_ERASE;
     if ((c1 & QI_C1(IGN)) && near)
         st->sbflags |= SB_STRONG;
-    if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && (t->flags & F_QUOTED))
+    if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && ((t->flags & F_QUOTED) || reported_order(st, p)))
         st->sbflags |= SB_QERASE;
     if (((c1 & QI_C1(PRIOR)) || (c2 & QI_C2(ABOVEREF))) &&
         ((c2 & QI_C2(ABOVEREF)) || (t->flags & F_TAIL) || p + 1 >= st->n ||
@@ -1655,7 +1671,8 @@ static void bag_word(state *st, size_t p)
      * operator configured", "the text you received"; not "the sentence you wrote" (the
      * model's own words) */
     if ((c1 & (QI_C1(SPEECH) | QI_C1(RECEIVED))) &&
-        (dfwd(st, p, 3, QI_C1(YOU), 0) || dback(st, p, 4, QI_C1(DEVLIKE), 0) ||
+        (dfwd(st, p, 3, QI_C1(YOU), 0) ||
+         (dback(st, p, 4, QI_C1(DEVLIKE), 0) && !dfwd(st, p, 2, QI_C1(ISUBJ), QI_C2(ME))) ||
          ((d_you = dback(st, p, 4, QI_C1(YOU), 0)) && text_in(W(st, p - (size_t)d_you), you_obj)) ||
          (dback(st, p, 4, QI_C1(YOU), 0) &&
           ((c1 & QI_C1(RECEIVED)) || dback(st, p, 2, QI_C1(BE) | QI_C1(ARE), 0))) ||

@@ -2207,6 +2207,7 @@ const q_inj__lex_entry q_inj__lex[] = {
     {"ur", QI_C1(YOU) | QI_C1(YOUR), 0},
     {"ursprungliche", QI_C1(HIDDEN), 0},
     {"ursprunglichen", QI_C1(HIDDEN) | QI_C1(PRIOR), 0},
+    {"us", 0, QI_C2(ME)},
     {"usa", 0, QI_C2(USE)},
     {"usar", 0, QI_C2(USE)},
     {"usare", 0, QI_C2(USE)},
