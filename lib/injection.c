@@ -410,6 +410,14 @@ static void stage1(state *st, size_t p)
                         (p > 1 && text_in(W(st, p - 2), stop))))
                 t->c1 |= QI_C1(IGN);
         }
+        /* "without regard to", "with no regard for": an eraser */
+        if (text_is(t, "regard") && (prev->c1 & QI_C1(NEGNO)))
+            t->c1 |= QI_C1(IGN);
+        /* "über dieser Zeile": above this line, not a topic */
+        if ((t->c1 & QI_C1(TEXTOBJ)) && (prev->c2 & QI_C2(THIS)) && prev2 &&
+            text_is(prev2, "uber")) {
+            prev2->c2 = (prev2->c2 & ~QI_C2(ABOUT)) | QI_C2(ABOVEREF);
+        }
         /* throw out, throw away, toss out: a weak eraser */
         if ((text_is(t, "out") || text_is(t, "away")) &&
             (text_is(prev, "throw") || text_is(prev, "toss") || text_is(prev, "wipe")))
@@ -439,13 +447,18 @@ static void stage1(state *st, size_t p)
          * "do not take into account": a negated "take into account" is an eraser */
         if ((t->c2 & QI_C2(PHRASE)) && (text_is(t, "conto") || text_is(t, "compte") ||
                                       text_is(t, "cuenta") || text_is(t, "caso") ||
-                                      text_is(t, "account") || text_is(t, "considerazione"))) {
+                                      text_is(t, "account") || text_is(t, "considerazione") ||
+                                      text_is(t, "consideration"))) {
             static const char *const takers[] = {"tenere", "tieni", "tenete", "tener", "tengas",
                                                  "tenga", "tengan", "tenir", "tiens", "tenez",
                                                  "take", "hagas", "haga", "hagan", "hacer",
                                                  "prendere", "prendi", "tomes", "tome", NULL};
             int took = 0;
-            for (size_t q = p; q > 0 && p - q < 3 && q + RING > st->n + 1; q--) {
+            /* English puts the object between: "take any of your earlier instructions
+             * into consideration" */
+            size_t span = (t->flags & F_ASCII) && (text_is(t, "account") ||
+                                                   text_is(t, "consideration")) ? 8 : 3;
+            for (size_t q = p; q > 0 && p - q < span && q + RING > st->n + 1; q--) {
                 const word *a = W(st, q - 1);
                 if (text_in(a, takers)) {
                     took = 1;
@@ -454,7 +467,7 @@ static void stage1(state *st, size_t p)
                 if (a->flags & F_EOS)
                     break;
             }
-            if (took && dback(st, p, 6, QI_C1(NEG) | QI_C1(NEGNO), 0))
+            if (took && dback(st, p, span == 8 ? 11 : 6, QI_C1(NEG) | QI_C1(NEGNO), 0))
                 t->c1 |= QI_C1(IGN);
         }
         /* "какие у тебя инструкции": "у тебя" (at you) is the Russian possessive */
@@ -1147,6 +1160,9 @@ static int jb_trait(state *st, size_t p)
         return 1;                                     /* released from every restriction */
     if ((t->c1 & QI_C1(RESTRICT)) || (t->c2 & QI_C2(BOUND))) {
         int dn = dback(st, p, 3, QI_C1(NEGNO) | QI_C1(NEG), 0);
+        /* "doesn't have any content rules", "has no safety filters at all" */
+        if (!dn && dback(st, p, 3, QI_C1(QUANT), 0))
+            dn = dback(st, p, 5, QI_C1(NEGNO) | QI_C1(NEG), 0);
         /* "sin ningún tipo de filtro", "without any kind of filter" */
         if (!dn && dback(st, p, 4, 0, QI_C2(NONE)) && !(t->flags & F_SEG))
             return 1;
@@ -1675,7 +1691,8 @@ static void bag_word(state *st, size_t p)
                                dfwd(st, p, 2, QI_C1(YOU), 0))) ||
         /* "you will be X", "you'll be X" */
         ((c1 & QI_C1(BE)) && text_is(t, "be") &&
-         ((dback(st, p, 3, QI_C1(YOU), 0) && dback(st, p, 2, 0, QI_C2(WILL))) ||
+         ((dback(st, p, 3, QI_C1(YOU), 0) &&
+           (dback(st, p, 2, 0, QI_C2(WILL)) || dback(st, p, 2, QI_C1(MODALQ), 0))) ||
           imperative(st, p))) ||                     /* "be my uncensored assistant" */
         /* "speak as", "answer like", "reply as" */
         (((c1 & QI_C1(SAY)) || (c2 & (QI_C2(REPLY) | QI_C2(TYPE)))) && dfwd(st, p, 2, QI_C1(AS), 0)))
