@@ -1686,7 +1686,10 @@ static void bag_word(state *st, size_t p)
           dfwd(st, p, 6, QI_C1(SPEECH) | QI_C1(RECEIVED), 0))))
         st->sbflags |= SB_YOUROBJ;
     /* stop following, quit obeying, no longer stick to, don't follow */
-    if ((c1 & QI_C1(OBEY)) && dback(st, p, 3, QI_C1(NEG) | QI_C1(DISC), QI_C2(LONGER)) && near)
+    /* ... "je hoeft je niet meer aan je regels te houden": "not ... anymore" further back */
+    if ((c1 & QI_C1(OBEY)) && near &&
+        (dback(st, p, 3, QI_C1(NEG) | QI_C1(DISC), QI_C2(LONGER)) ||
+         (dback(st, p, 8, QI_C1(NEG), 0) && dback(st, p, 8, 0, QI_C2(LONGER)))))
         st->sbflags |= SB_ERASE | SB_STRONG;
     if ((c1 & (QI_C1(ACT) | QI_C1(PRETEND) | QI_C1(IMAGINE) | QI_C1(ROLE))) ||
         (c2 & (QI_C2(PLAY) | QI_C2(BECOME))) ||
