@@ -79,7 +79,7 @@ static void check_set(const char *set, int min_recall, int max_fp_permille)
 static void test_set_a(void **state)
 {
     (void)state;
-    check_set("a", 96, 7);          /* today 98.8% / 0.3% (was 97.9% / 0.6%) */
+    check_set("a", 97, 7);          /* today 99.2% / 0.3% (round d: 98.8% / 0.3%) */
 }
 
 static void test_set_b(void **state)
@@ -98,8 +98,16 @@ static void test_set_c(void **state)
 static void test_set_d(void **state)
 {
     (void)state;
-    check_set("d", 86, 20);         /* today 88.6% / 1.0%; measured blind at 81.9% / 2.0%
-                                       before the round, never tuned on */
+    check_set("d", 95, 20);         /* today 97.1% / 1.0%; measured blind at 81.9% / 2.0%
+                                       before round d; its documented misses were
+                                       generalised from in round e, so it is tuned on now */
+}
+
+static void test_set_e(void **state)
+{
+    (void)state;
+    check_set("e", 67, 25);         /* today 69.2% / 1.6%; measured blind at 55.0% / 0.8%
+                                       before round e, never tuned on */
 }
 
 static int flagged(const char *s)
@@ -286,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_set_b),
         cmocka_unit_test(test_set_c),
         cmocka_unit_test(test_set_d),
+        cmocka_unit_test(test_set_e),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),
