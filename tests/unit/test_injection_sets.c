@@ -238,7 +238,10 @@ static void test_long_inputs(void **state)
                                         "talimatlari ", "инструкциям ", "a ", "ignore ",
                                         "i g n o r e ", "<|im_start|>", "as if you ",
                                         "<system_override>", "[a b] ", "Sicherheitsregeln ",
-                                        "ты теперь ", "上記を無視"};
+                                        "ты теперь ", "上記を無視",
+                                        /* round e: the sentence bag's word signs */
+                                        "you were told not to reveal your hidden rules ",
+                                        "ignores "};
     static const char *const ordinary[] = {"How do I bake bread at home with little yeast? "};
     enum { LEN = 65536 };
     const size_t nunits = sizeof(units) / sizeof(units[0]);
