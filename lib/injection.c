@@ -1698,7 +1698,8 @@ static void bag_word(state *st, size_t p)
         /* "you will be X", "you'll be X" */
         ((c1 & QI_C1(BE)) && text_is(t, "be") &&
          ((dback(st, p, 3, QI_C1(YOU), 0) &&
-           (dback(st, p, 2, 0, QI_C2(WILL)) || dback(st, p, 2, QI_C1(MODALQ), 0))) ||
+           (dback(st, p, 2, 0, QI_C2(WILL)) || dback(st, p, 2, QI_C1(MODALQ), 0) ||
+            dback(st, p, 1, 0, QI_C2(TO)))) ||       /* "I want you to be X" */
           imperative(st, p))) ||                     /* "be my uncensored assistant" */
         /* "speak as", "answer like", "reply as" */
         (((c1 & QI_C1(SAY)) || (c2 & (QI_C2(REPLY) | QI_C2(TYPE)))) && dfwd(st, p, 2, QI_C1(AS), 0)))
