@@ -380,20 +380,24 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int show_misses = 0, show_fp = 0, verbose = 0, rc = 1;
+    int show_misses = 0, show_fp = 0, verbose = 0, dump = 0, rc = 1;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--misses"))
             show_misses = 1;
         else if (!strcmp(argv[i], "--fp"))
             show_fp = 1;
+        else if (!strcmp(argv[i], "--dump"))
+            dump = 1;
         else if (!strcmp(argv[i], "-v"))
             verbose = show_misses = show_fp = 1;
         else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] FILE.jsonl\n");
+        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] [--dump] FILE.jsonl\n"
+                        "  --dump: one JSON line per row (label, category, rules score, model\n"
+                        "  logit, model-normalised text) for tools/train_injection_model.py\n");
         return 2;
     }
     FILE *f = fopen(path, "r");
@@ -438,6 +442,36 @@ int main(int argc, char **argv)
         const char *cat = json_string_value(json_object_get(o, "category"));
         r->cat = r->label ? category_of(r->text, r->len, cat) : -1;
         json_decref(o);
+    }
+
+    if (dump) {
+        size_t ncap = 0;
+        char *norm = NULL;
+        for (size_t i = 0; i < nrows; i++) {
+            row *r = &rows[i];
+            if (ncap < 8 * r->len + 16) {
+                ncap = 8 * r->len + 16;
+                char *nn = realloc(norm, ncap);
+                if (!nn)
+                    break;
+                norm = nn;
+            }
+            size_t nl = q_inj__model_normalise(r->text, r->len, norm, ncap);
+            q_injection_result res;
+            q_injection_screen(r->text, r->len, &res);
+            json_t *o = json_pack("{s:i, s:s, s:i, s:f, s:s%}", "label", r->label, "cat",
+                                  r->label ? cat_name[r->cat] : "benign", "score", res.score,
+                                  "logit", q_inj__model_logit(r->text, r->len), "norm", norm,
+                                  nl);
+            char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (js)
+                puts(js);
+            free(js);
+            json_decref(o);
+        }
+        free(norm);
+        rc = 0;
+        goto out;
     }
 
     tally total = {"all", 0, 0, 0, 0, 0, 0}, cats[NCAT] = {{0}};

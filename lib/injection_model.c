@@ -1,0 +1,214 @@
+/* injection_model.c - the learned component of the prompt-injection screen (experiment).
+ *
+ * A linear model (logistic regression) over signed, hashed features of a lightly
+ * normalised text: character 3-, 4- and 5-grams of the normalised bytes, word unigrams
+ * and word bigrams. The weights live in injection_model_data.c, which
+ * tools/train_injection_model.py generates; this file is the feature extraction, and the
+ * script implements the same features and hash on the normalised text that
+ * q_inj__model_normalise() returns (the normaliser exists only here, in C: the script
+ * reads it through `injection_eval --dump`).
+ *
+ * Normalisation: UTF-8 decoded (an invalid byte reads as a space), every code point
+ * folded with q_inj__fold() (case, fullwidth and mathematical letters, diacritics, tag
+ * characters; invisible characters dropped; a look-alike Cyrillic/Greek letter reads as
+ * its Latin letter; other letters stay as lowercase UTF-8), whitespace runs collapsed to
+ * one space, one space before and after the text. No leetspeak, no segmentation.
+ *
+ * Features, each hashed with 32-bit FNV-1a (a type byte first): 'c' + the last n bytes
+ * (n = 3, 4, 5) at every byte; 'w' + a word's bytes (a word is a run of ASCII letters and
+ * digits and bytes >= 0x80); 'b' + the two word hashes, little-endian. The bucket is the
+ * hash's low bits, the sign its top bit. With N features in all and integer weights w,
+ *     logit = bias + (sum of sign * w[bucket]) / (scale * sqrt(N))
+ * so the value is a mean-like quantity: the text's length is not a feature.
+ *
+ * Pure, no heap, O(n), a few dozen bytes of state. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "injection_tables.h"
+
+#define FNV_OFFSET UINT32_C(2166136261)
+#define FNV_PRIME UINT32_C(16777619)
+
+typedef struct {
+    char *buf;             /* normalise mode: output (NULL when scoring) */
+    size_t cap, len;
+    unsigned char last[5]; /* the last normalised bytes, newest last */
+    int nlast;
+    int prev_space;
+    int inword, haveprev;
+    uint32_t wh, prevw;
+    int64_t sum;           /* signed integer weights */
+    uint32_t nfeat;
+} mstate;
+
+static uint32_t fnv(uint32_t h, unsigned char b)
+{
+    return (h ^ b) * FNV_PRIME;
+}
+
+static void feature(mstate *s, uint32_t h)
+{
+    s->nfeat++;
+    if (s->buf)
+        return;
+    int w = q_inj__model_w[h & (q_inj__model_buckets - 1)];
+    s->sum += (h & UINT32_C(0x80000000)) ? -w : w;
+}
+
+static void end_word(mstate *s)
+{
+    feature(s, s->wh);
+    if (s->haveprev) {
+        uint32_t h = fnv(FNV_OFFSET, 'b');
+        for (int k = 0; k < 4; k++)
+            h = fnv(h, (unsigned char)(s->prevw >> (8 * k)));
+        for (int k = 0; k < 4; k++)
+            h = fnv(h, (unsigned char)(s->wh >> (8 * k)));
+        feature(s, h);
+    }
+    s->prevw = s->wh;
+    s->haveprev = 1;
+    s->inword = 0;
+}
+
+static int word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+}
+
+static void emit(mstate *s, unsigned char c)
+{
+    if (c == ' ') {
+        if (s->prev_space)
+            return;
+        s->prev_space = 1;
+    } else {
+        s->prev_space = 0;
+    }
+    if (s->buf && s->len + 1 < s->cap)
+        s->buf[s->len++] = (char)c;
+    if (s->nlast == 5)
+        memmove(s->last, s->last + 1, 4);
+    else
+        s->nlast++;
+    s->last[s->nlast - 1] = c;
+    for (int n = 3; n <= 5 && n <= s->nlast; n++) {
+        uint32_t h = fnv(FNV_OFFSET, 'c');
+        for (int k = s->nlast - n; k < s->nlast; k++)
+            h = fnv(h, s->last[k]);
+        feature(s, h);
+    }
+    if (word_byte(c)) {
+        if (!s->inword) {
+            s->wh = fnv(FNV_OFFSET, 'w');
+            s->inword = 1;
+        }
+        s->wh = fnv(s->wh, c);
+    } else if (s->inword) {
+        end_word(s);
+    }
+}
+
+static size_t utf8_next(const unsigned char *p, size_t len, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || n > len)
+        goto bad;
+    uint32_t v = c & (0x3F >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            goto bad;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        goto bad;
+    *cp = v;
+    return n;
+bad:
+    *cp = ' ';
+    return 1;
+}
+
+static void emit_cp(mstate *s, uint32_t cp)
+{
+    if (cp < 0x80) {
+        emit(s, (unsigned char)cp);
+    } else if (cp < 0x800) {
+        emit(s, (unsigned char)(0xC0 | (cp >> 6)));
+        emit(s, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        emit(s, (unsigned char)(0xE0 | (cp >> 12)));
+        emit(s, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        emit(s, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else {
+        emit(s, (unsigned char)(0xF0 | (cp >> 18)));
+        emit(s, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
+        emit(s, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        emit(s, (unsigned char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+static void run(mstate *s, const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    if (!text)
+        len = 0;
+    emit(s, ' ');
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += utf8_next(p + i, len - i, &cp);
+        q_inj__ch ch;
+        q_inj__fold(cp, &ch);
+        switch (ch.kind) {
+        case Q_INJ__CH_DROP:
+            break;
+        case Q_INJ__CH_SPACE:
+        case Q_INJ__CH_NEWLINE:
+            emit(s, ' ');
+            break;
+        case Q_INJ__CH_ASCII:
+            for (int k = 0; k < ch.n; k++)
+                emit(s, (unsigned char)ch.ascii[k]);
+            break;
+        case Q_INJ__CH_CONFUSABLE:
+            emit(s, (unsigned char)ch.ascii[0]);
+            break;
+        case Q_INJ__CH_FOREIGN:
+            emit_cp(s, ch.cp);
+            break;
+        }
+    }
+    emit(s, ' ');
+}
+
+double q_inj__model_logit(const char *text, size_t len)
+{
+    mstate s;
+    memset(&s, 0, sizeof(s));
+    run(&s, text, len);
+    if (s.nfeat == 0)
+        return q_inj__model_bias;
+    return q_inj__model_bias +
+           (double)s.sum / ((double)q_inj__model_scale * sqrt((double)s.nfeat));
+}
+
+size_t q_inj__model_normalise(const char *text, size_t len, char *buf, size_t cap)
+{
+    mstate s;
+    if (cap == 0)
+        return 0;
+    memset(&s, 0, sizeof(s));
+    s.buf = buf;
+    s.cap = cap;
+    run(&s, text, len);
+    buf[s.len] = '\0';
+    return s.len;
+}
