@@ -17,11 +17,18 @@
  * Features, each hashed with 32-bit FNV-1a (a type byte first): 'c' + the last n bytes
  * (n = 3, 4, 5) at every byte; 'w' + a word's bytes (a word is a run of ASCII letters and
  * digits and bytes >= 0x80); 'b' + the two word hashes, little-endian. The bucket is the
- * hash's low bits, the sign its top bit. With N features in all and integer weights w,
- *     logit = bias + (sum of sign * w[bucket]) / (scale * sqrt(N))
- * so the value is a mean-like quantity: the text's length is not a feature.
+ * hash's low bits, the sign its top bit. With c[b] the signed count of bucket b (the
+ * sum of the signs of the features that fall into it) and integer weights w,
+ *     logit = bias + (sum over b of c[b] * w[b]) / (scale * sqrt(sum over b of c[b]^2))
+ * i.e. the counts are L2-normalised, as in tf-idf classifiers: a text repeated k times
+ * scores the same, and the text's length is not a feature. (Dividing by the square root
+ * of the feature count instead, the first version, let the logit grow with the length.)
  *
- * Pure, no heap, O(n), a few dozen bytes of state. */
+ * q_inj__model_combine() is the combination that was evaluated (rules OR model); it is
+ * NOT wired into q_injection_screen() - see docs/injection.md, "Learned component".
+ *
+ * Pure, no heap, O(n); 32 KiB of stack for the bucket counts (the rules' frames are gone
+ * by then). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -39,7 +46,9 @@ typedef struct {
     int prev_space;
     int inword, haveprev;
     uint32_t wh, prevw;
+    int32_t *cnt;          /* scoring: signed count per bucket */
     int64_t sum;           /* signed integer weights */
+    uint64_t sumsq;        /* sum of the squared bucket counts */
     uint32_t nfeat;
 } mstate;
 
@@ -53,8 +62,17 @@ static void feature(mstate *s, uint32_t h)
     s->nfeat++;
     if (s->buf)
         return;
-    int w = q_inj__model_w[h & (q_inj__model_buckets - 1)];
-    s->sum += (h & UINT32_C(0x80000000)) ? -w : w;
+    uint32_t b = h & (Q_INJ__MODEL_BUCKETS - 1);
+    int32_t old = s->cnt[b];
+    if (h & UINT32_C(0x80000000)) {
+        s->sum -= q_inj__model_w[b];
+        s->cnt[b] = old - 1;
+        s->sumsq += (uint64_t)(1 - 2 * (int64_t)old);
+    } else {
+        s->sum += q_inj__model_w[b];
+        s->cnt[b] = old + 1;
+        s->sumsq += (uint64_t)(1 + 2 * (int64_t)old);
+    }
 }
 
 static void end_word(mstate *s)
@@ -191,13 +209,16 @@ static void run(mstate *s, const char *text, size_t len)
 
 double q_inj__model_logit(const char *text, size_t len)
 {
+    int32_t cnt[Q_INJ__MODEL_BUCKETS];
     mstate s;
     memset(&s, 0, sizeof(s));
+    memset(cnt, 0, sizeof(cnt));
+    s.cnt = cnt;
     run(&s, text, len);
-    if (s.nfeat == 0)
+    if (s.sumsq == 0)
         return q_inj__model_bias;
     return q_inj__model_bias +
-           (double)s.sum / ((double)q_inj__model_scale * sqrt((double)s.nfeat));
+           (double)s.sum / ((double)q_inj__model_scale * sqrt((double)s.sumsq));
 }
 
 size_t q_inj__model_normalise(const char *text, size_t len, char *buf, size_t cap)
@@ -211,4 +232,19 @@ size_t q_inj__model_normalise(const char *text, size_t len, char *buf, size_t ca
     run(&s, text, len);
     buf[s.len] = '\0';
     return s.len;
+}
+
+void q_inj__model_combine(const char *text, size_t len, q_injection_result *out)
+{
+    static const char *const override_reason = "instruction_override";
+    q_injection_screen(text, len, out);
+    if (out->kind != Q_INJECTION_NONE)
+        return;
+    double logit = q_inj__model_logit(text, text ? len : 0);
+    if (!(logit > q_inj__model_threshold))
+        return;
+    double extra = (logit - q_inj__model_threshold) * 10.0;
+    out->score = 50 + (extra >= 50.0 ? 50 : (int)extra);
+    out->kind = Q_INJECTION_INSTRUCTION_OVERRIDE;
+    out->reason = override_reason;
 }

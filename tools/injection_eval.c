@@ -378,15 +378,19 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static void (*screen_fn)(const char *, size_t, q_injection_result *) = q_injection_screen;
+
 int main(int argc, char **argv)
 {
-    int show_misses = 0, show_fp = 0, verbose = 0, dump = 0, rc = 1;
+    int show_misses = 0, show_fp = 0, verbose = 0, dump = 0, with_model = 0, rc = 1;
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--misses"))
             show_misses = 1;
         else if (!strcmp(argv[i], "--fp"))
             show_fp = 1;
+        else if (!strcmp(argv[i], "--with-model"))
+            with_model = 1;
         else if (!strcmp(argv[i], "--dump"))
             dump = 1;
         else if (!strcmp(argv[i], "-v"))
@@ -394,8 +398,12 @@ int main(int argc, char **argv)
         else
             path = argv[i];
     }
+    if (with_model)
+        screen_fn = q_inj__model_combine;
     if (!path) {
-        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] [--dump] FILE.jsonl\n"
+        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] [--dump] [--with-model] FILE.jsonl\n"
+                        "  --with-model: the experiment, rules OR learned model\n"
+                        "  (q_inj__model_combine; not what the service runs)\n"
                         "  --dump: one JSON line per row (label, category, rules score, model\n"
                         "  logit, model-normalised text) for tools/train_injection_model.py\n");
         return 2;
@@ -481,7 +489,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nrows; i++) {
         row *r = &rows[i];
         q_injection_result res;
-        q_injection_screen(r->text, r->len, &res);
+        screen_fn(r->text, r->len, &res);
         int hit = res.kind != Q_INJECTION_NONE;
         kinds[res.kind]++;
         tally *s = NULL;
@@ -553,7 +561,7 @@ int main(int argc, char **argv)
             double t0 = now_s();
             for (size_t i = 0; i < nrows; i++) {
                 q_injection_result res;
-                q_injection_screen(rows[i].text, rows[i].len, &res);
+                screen_fn(rows[i].text, rows[i].len, &res);
                 sink += res.score;
             }
             per_q[r] = (now_s() - t0) * 1e6 / (double)nrows;
@@ -577,7 +585,7 @@ int main(int argc, char **argv)
         for (int c = 0; c < BIG_CALLS; c++) {
             q_injection_result res;
             double t0 = now_s();
-            q_injection_screen(big, bl, &res);
+            screen_fn(big, bl, &res);
             per_big[c] = (now_s() - t0) * 1e6;
             sink += res.score;
         }
