@@ -14,6 +14,12 @@
 #   QUARRY_BENCH_CONNS      concurrencies (default "32 128 512")
 #   QUARRY_BENCH_PORT       first port of the bench intakes (default QUARRY_INTAKE_PORT + 100)
 #   QUARRY_BENCH_THREADS    wrk threads (default 2)
+#   QUARRY_BENCH_WARMUP     seconds of real submissions before measuring, not reported (default
+#                           10; 0: none). A freshly started Kafka spends its first seconds
+#                           JIT-compiling (C2 compiler threads took ~12% of the 2 CPUs in the
+#                           first real run), which a long-running broker does not.
+#   QUARRY_BENCH_KEEP_LOGS  a folder to copy the bench intakes' logs to (with
+#                           QUARRY_BENCH_LOG_LEVEL=info: "intake.pipeline" lines, where the time goes)
 #   QUARRY_INTAKE_THREADS, QUARRY_INTAKE_COMMITTERS, QUARRY_KAFKA_LINGER_MS: passed on
 set -euo pipefail
 
@@ -45,6 +51,7 @@ declare -A INTAKE_PID
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -z "${QUARRY_BENCH_KEEP_LOGS:-}" ] || cp "$WORK"/intake-*.log "$QUARRY_BENCH_KEEP_LOGS"/ 2>/dev/null || true
   rm -rf "$WORK"
   if [ -n "$OWN_STACK" ]; then
     "$REPO/scripts/stack.sh" down >/dev/null 2>&1 || true
@@ -132,6 +139,13 @@ make_keys 1000 "$WORK/keys1000"
 
 start_intake "$BASE_PORT" 1
 start_intake "$((BASE_PORT + 1))" 0
+
+WARMUP=${QUARRY_BENCH_WARMUP:-10}
+if [ "$WARMUP" -gt 0 ]; then
+  echo "bench: warm-up: ${WARMUP}s of real submissions (not reported)"
+  QUARRY_BENCH_KEYS=$WORK/keys1000 timeout $((WARMUP + 30)) wrk -t"$WRK_THREADS" -c128 -d"${WARMUP}s" \
+    --timeout 5s -s "$REPO/bench/intake/submit.lua" "http://127.0.0.1:$((BASE_PORT + 1))" >/dev/null 2>&1 || true
+fi
 
 for c in $CONNS; do
   run_wrk "ceiling (fixed 202)" "$BASE_PORT" "$WORK/keys1" "$c"
