@@ -95,7 +95,8 @@ intake_batches *intake_batches_start(const intake_batches_config *cfg)
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     b->queue = intake_queue_start(cfg->brokers, cfg->topic,
-                                  q_env_str("QUARRY_BATCH_KAFKA_LINGER_MS", "20"), on_delivered, b);
+                                  q_env_str("QUARRY_BATCH_KAFKA_LINGER_MS", "20"), on_delivered, NULL,
+                                  b);
     if (!b->queue) {
         pthread_mutex_destroy(&b->mu);
         pthread_cond_destroy(&b->cv);

@@ -38,6 +38,8 @@ typedef struct intake_submission {
     char body_sha256[65];         /* hex, when idempotency_key is set */
     long long created_at_ms;      /* private */
     long long published_us;       /* private */
+    long long queued_us;          /* private: when handed to the pipeline */
+    unsigned long group;          /* private: its group commit, which picks its partition */
     long seq;                     /* private */
     struct intake_submission *next; /* private */
 } intake_submission;

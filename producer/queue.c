@@ -17,8 +17,30 @@ struct intake_queue {
     pthread_t poller;
     atomic_int running;
     intake_delivered_fn delivered;
+    intake_group_fn group_of;
     void *ctx;
 };
+
+/* Every message of a group to the same partition (see intake_group_fn); the job id stays
+ * the message key. Nothing downstream relies on where a job id lands: ids are unique and the
+ * consumer claims each job by id. An unavailable partition falls back to the key's hash. */
+static int32_t partition_of(const rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+                            int32_t partition_cnt, void *rkt_opaque, void *msg_opaque)
+{
+    intake_queue *q = rkt_opaque;
+    int32_t part;
+
+    if (partition_cnt <= 0)
+        return RD_KAFKA_PARTITION_UA;
+    if (!msg_opaque)
+        return rd_kafka_msg_partitioner_consistent_random(rkt, key, keylen, partition_cnt,
+                                                          rkt_opaque, msg_opaque);
+    part = (int32_t)(q->group_of(msg_opaque) % (unsigned long)partition_cnt);
+    if (rd_kafka_topic_partition_available(rkt, part))
+        return part;
+    return rd_kafka_msg_partitioner_consistent_random(rkt, key, keylen, partition_cnt,
+                                                      rkt_opaque, msg_opaque);
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
@@ -39,15 +61,18 @@ static void *poll_loop(void *arg)
 }
 
 intake_queue *intake_queue_start(const char *brokers, const char *topic, const char *linger_ms,
-                                 intake_delivered_fn delivered, void *ctx)
+                                 intake_delivered_fn delivered, intake_group_fn group_of,
+                                 void *ctx)
 {
     intake_queue *q = calloc(1, sizeof(*q));
     rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_conf_t *tconf = NULL;
     char errstr[512];
 
     if (!q)
         return NULL;
     q->delivered = delivered;
+    q->group_of = group_of;
     q->ctx = ctx;
     conf = q_kafka_conf_new(brokers, "quarry-intake");
     if (!conf || q_kafka_conf_set(conf, "enable.idempotence", "true") ||
@@ -66,7 +91,15 @@ intake_queue *intake_queue_start(const char *brokers, const char *topic, const c
         goto fail;
     }
     conf = NULL; /* owned by q->rk now */
-    q->rkt = rd_kafka_topic_new(q->rk, topic, NULL);
+    if (group_of) {
+        tconf = rd_kafka_topic_conf_new();
+        if (!tconf)
+            goto fail;
+        rd_kafka_topic_conf_set_partitioner_cb(tconf, partition_of);
+        rd_kafka_topic_conf_set_opaque(tconf, q);
+    }
+    q->rkt = rd_kafka_topic_new(q->rk, topic, tconf);
+    tconf = NULL; /* owned by q->rkt now, or freed by a failed rd_kafka_topic_new */
     if (!q->rkt)
         goto fail;
     atomic_store(&q->running, 1);

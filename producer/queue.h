@@ -13,10 +13,16 @@ typedef struct intake_queue intake_queue;
  * intake_queue_publish: err is NULL when the broker acknowledged it, else the reason. */
 typedef void (*intake_delivered_fn)(void *opaque, const char *err, void *ctx);
 
+/* Says which group a message belongs to, from the opaque given to intake_queue_publish: the
+ * messages of one group go to one partition (group modulo the partition count), so a group
+ * commit's jobs travel as one record batch instead of one small batch per partition. */
+typedef unsigned long (*intake_group_fn)(void *opaque);
+
 /* Creates the producer and its delivery-report thread; linger_ms is librdkafka's
  * linger.ms (how long messages wait to fill a batch). NULL (logged) on failure. */
 intake_queue *intake_queue_start(const char *brokers, const char *topic, const char *linger_ms,
-                                 intake_delivered_fn delivered, void *ctx);
+                                 intake_delivered_fn delivered, intake_group_fn group_of,
+                                 void *ctx);
 
 /* Queues payload under `key` (copied). Returns 0 and the delivery callback will be called
  * exactly once, or -1 with the reason in err and the callback is never called. Safe to
