@@ -5,8 +5,9 @@
  * take every submission waiting at that moment and accept them in one call of
  * quarry_intake_accept() (migration 0003): one transaction inserts the jobs, reserves quota
  * atomically per key and honours idempotency keys. The accepted jobs are then produced to
- * Kafka without waiting, and each request is answered (202) from the delivery report. The
- * more load, the bigger the batches, so the per-job cost of a commit falls as traffic rises.
+ * Kafka without waiting, all of one batch to one partition (one record batch for the broker),
+ * and each request is answered (202) from the delivery report. The more load, the bigger the
+ * batches, so the per-job cost of a commit falls as traffic rises.
  *
  * Rejections and flags worth reporting (rate limit, quota, injection, model) are queued with
  * intake_pipeline_record() and written in batches too (a bounded queue: under a flood the
