@@ -2533,8 +2533,7 @@ static void punct(state *st, char c, int next_is_space)
     }
 }
 
-/* Decodes one UTF-8 sequence; invalid bytes come back as U+FFFD, one byte long. */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+size_t q_inj__utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
     if (c < 0x80) {
@@ -2565,7 +2564,7 @@ static void peek(const unsigned char *s, size_t len, size_t i, q_inj__ch *ch)
 {
     while (i < len) {
         uint32_t cp;
-        i += utf8_next(s + i, len - i, &cp);
+        i += q_inj__utf8_next(s + i, len - i, &cp);
         q_inj__fold(cp, ch);
         if (ch->kind != Q_INJ__CH_DROP)
             return;
@@ -2672,7 +2671,7 @@ static int reads_as_text(const unsigned char *s, size_t n)
     size_t cps = 0, bad = 0, letters = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = utf8_next(s + i, n - i, &cp);
+        size_t k = q_inj__utf8_next(s + i, n - i, &cp);
         /* the last sequence of a chunk may be cut: do not count it */
         if (cp == 0xFFFD && i + 4 > n && s[i] >= 0xC2)
             break;
@@ -2841,7 +2840,7 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
             continue;
         }
         uint32_t cp;
-        i += utf8_next(s + i, len - i, &cp);
+        i += q_inj__utf8_next(s + i, len - i, &cp);
         q_inj__ch ch;
         q_inj__fold(cp, &ch);
         switch (ch.kind) {

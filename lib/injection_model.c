@@ -129,32 +129,6 @@ static void emit(mstate *s, unsigned char c)
     }
 }
 
-static size_t utf8_next(const unsigned char *p, size_t len, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (n == 0 || c > 0xF4 || n > len)
-        goto bad;
-    uint32_t v = c & (0x3F >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            goto bad;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-        (v >= 0xD800 && v <= 0xDFFF))
-        goto bad;
-    *cp = v;
-    return n;
-bad:
-    *cp = ' ';
-    return 1;
-}
-
 static void emit_cp(mstate *s, uint32_t cp)
 {
     if (cp < 0x80) {
@@ -182,7 +156,11 @@ static void run(mstate *s, const char *text, size_t len)
     emit(s, ' ');
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += utf8_next(p + i, len - i, &cp);
+        size_t step = q_inj__utf8_next(p + i, len - i, &cp);
+
+        if (cp == 0xFFFD && step == 1)
+            cp = ' '; /* an invalid byte separates, as in the training script */
+        i += step;
         q_inj__ch ch;
         q_inj__fold(cp, &ch);
         switch (ch.kind) {

@@ -38,6 +38,10 @@ typedef struct {
  * Latin diacritics removed (ü -> u, ß -> ss), ASCII letters lowercased. */
 void q_inj__fold(uint32_t cp, q_inj__ch *out);
 
+/* Decodes one UTF-8 sequence at s[0..len) into *cp; returns its length. An invalid byte
+ * (overlong, surrogate, cut sequence) comes back as U+FFFD, one byte long. */
+size_t q_inj__utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
+
 /* ---- Lexicon -------------------------------------------------------------------------- */
 
 /* Word classes, first mask (c1). A word may be in several classes. */
