@@ -117,6 +117,18 @@ static int flagged(const char *s)
     return r.kind != Q_INJECTION_NONE;
 }
 
+/* Every attack flagged, no ordinary question flagged. */
+static void check_examples(const char *const *attacks, size_t n_attacks,
+                           const char *const *ordinary, size_t n_ordinary)
+{
+    for (size_t i = 0; i < n_attacks; i++)
+        if (!flagged(attacks[i]))
+            fail_msg("missed: %s", attacks[i]);
+    for (size_t i = 0; i < n_ordinary; i++)
+        if (flagged(ordinary[i]))
+            fail_msg("false positive: %s", ordinary[i]);
+}
+
 /* Han, kana and Hangul are segmented with the lexicon; particles between the words do
  * not hide a phrase, and ordinary questions with the same words pass. */
 static void test_cjk(void **state)
@@ -145,12 +157,8 @@ static void test_cjk(void **state)
         "깃에서 특정 파일을 무시하려면 어떻게 하나요?",
         "Git'te bir klasörü nasıl yok sayarım?",
     };
-    for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
-        if (!flagged(attacks[i]))
-            fail_msg("missed: %s", attacks[i]);
-    for (size_t i = 0; i < sizeof(ordinary) / sizeof(ordinary[0]); i++)
-        if (flagged(ordinary[i]))
-            fail_msg("false positive: %s", ordinary[i]);
+    check_examples(attacks, sizeof(attacks) / sizeof(attacks[0]), ordinary,
+                   sizeof(ordinary) / sizeof(ordinary[0]));
 }
 
 /* The paraphrase families generalised in this round: each attack with an ordinary
@@ -188,12 +196,8 @@ static void test_families(void **state)
         "How do I override the default configuration in Spring Boot?",
         "Does enabling developer mode on a Chromebook wipe my data?",
     };
-    for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
-        if (!flagged(attacks[i]))
-            fail_msg("missed: %s", attacks[i]);
-    for (size_t i = 0; i < sizeof(ordinary) / sizeof(ordinary[0]); i++)
-        if (flagged(ordinary[i]))
-            fail_msg("false positive: %s", ordinary[i]);
+    check_examples(attacks, sizeof(attacks) / sizeof(attacks[0]), ordinary,
+                   sizeof(ordinary) / sizeof(ordinary[0]));
 }
 
 /* Best of five, in this thread's CPU time: a complexity guard (is the screen still linear on
