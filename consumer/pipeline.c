@@ -381,6 +381,7 @@ int pipeline_flush(pipeline *pl)
 {
     job_settlement *s;
     int settled;
+    q_log_line line;
 
     if (!pl->n_settle)
         return 0;
@@ -431,22 +432,30 @@ int pipeline_flush(pipeline *pl)
             q_log(Q_LOG_WARN, "job.lease_lost", json_pack("{s:s}", "job_id", j->id));
         } else if (strcmp(j->status, "succeeded") == 0) {
             pl->stats.succeeded++;
-            q_log(Q_LOG_INFO, "job.succeeded",
-                  json_pack("{s:s,s:s,s:i,s:I,s:I,s:s?,s:I,s:s}", "job_id", j->id, "model",
-                            j->answered_model, "attempts", j->attempts, "input_tokens",
-                            (json_int_t)j->result.answer.input_tokens, "output_tokens",
-                            (json_int_t)j->result.answer.output_tokens, "cost_usd",
-                            j->has_cost ? j->cost : NULL, "latency_ms",
-                            (json_int_t)j->result.latency_ms, "bedrock_request_id",
-                            j->result.request_id));
+            /* one line per job: built without jansson (same text as json_pack's) */
+            if (q_log_begin(&line, Q_LOG_INFO, "job.succeeded")) {
+                q_log_str(&line, "job_id", j->id);
+                q_log_str(&line, "model", j->answered_model);
+                q_log_int(&line, "attempts", j->attempts);
+                q_log_int(&line, "input_tokens", (long long)j->result.answer.input_tokens);
+                q_log_int(&line, "output_tokens", (long long)j->result.answer.output_tokens);
+                q_log_str_or_null(&line, "cost_usd", j->has_cost ? j->cost : NULL);
+                q_log_int(&line, "latency_ms", (long long)j->result.latency_ms);
+                q_log_str(&line, "bedrock_request_id", j->result.request_id);
+                q_log_end(&line);
+            }
         } else {
             if (strcmp(j->status, "expired") == 0)
                 pl->stats.expired++;
             else
                 pl->stats.failed++;
-            q_log(Q_LOG_INFO, "job.failed",
-                  json_pack("{s:s,s:s,s:s,s:i}", "job_id", j->id, "status", j->status,
-                            "error_code", j->error_code, "attempts", j->attempts));
+            if (q_log_begin(&line, Q_LOG_INFO, "job.failed")) {
+                q_log_str(&line, "job_id", j->id);
+                q_log_str(&line, "status", j->status);
+                q_log_str(&line, "error_code", j->error_code);
+                q_log_int(&line, "attempts", j->attempts);
+                q_log_end(&line);
+            }
         }
         partitions_done(pl->parts, &j->ref);
         job_free(pl, j);

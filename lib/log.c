@@ -72,6 +72,93 @@ void q_log(q_log_level level, const char *event, json_t *fields)
     free(text);
 }
 
+static void line_key(q_log_line *l, const char *key)
+{
+    if (l->bad)
+        return;
+    if (q_buf_addc(&l->b, ',') != Q_BUF_OK ||
+        q_buf_add_json_string(&l->b, key, strlen(key), 0) != Q_BUF_OK ||
+        q_buf_addc(&l->b, ':') != Q_BUF_OK)
+        l->bad = 1;
+}
+
+int q_log_begin(q_log_line *l, q_log_level level, const char *event)
+{
+    struct timespec now;
+    struct tm tm;
+    char ts[96];
+
+    if (!q_log_enabled(level))
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(now.tv_nsec / 1000000));
+    q_buf_init(&l->b, 64 * 1024);
+    l->bad = 0;
+    if (q_buf_adds(&l->b, "{\"ts\":") != Q_BUF_OK ||
+        q_buf_add_json_string(&l->b, ts, strlen(ts), 0) != Q_BUF_OK ||
+        q_buf_adds(&l->b, ",\"level\":") != Q_BUF_OK ||
+        q_buf_add_json_string(&l->b, level_names[level], strlen(level_names[level]), 0) !=
+            Q_BUF_OK ||
+        q_buf_adds(&l->b, ",\"svc\":") != Q_BUF_OK ||
+        q_buf_add_json_string(&l->b, log_service, strlen(log_service), 0) != Q_BUF_OK ||
+        q_buf_adds(&l->b, ",\"event\":") != Q_BUF_OK ||
+        q_buf_add_json_string(&l->b, event, strlen(event), 0) != Q_BUF_OK) {
+        /* q_log writes nothing when it cannot build the line */
+        q_buf_free(&l->b);
+        l->bad = 2;
+        return 1;
+    }
+    l->head_len = l->b.len;
+    return 1;
+}
+
+void q_log_str_or_null(q_log_line *l, const char *key, const char *value)
+{
+    line_key(l, key);
+    if (l->bad)
+        return;
+    if (value ? q_buf_add_json_string(&l->b, value, strlen(value), 0) != Q_BUF_OK
+              : q_buf_add(&l->b, "null", 4) != Q_BUF_OK)
+        l->bad = 1;
+}
+
+void q_log_str(q_log_line *l, const char *key, const char *value)
+{
+    if (!value) { /* json_pack's "s" fails on NULL */
+        if (!l->bad)
+            l->bad = 1;
+        return;
+    }
+    q_log_str_or_null(l, key, value);
+}
+
+void q_log_int(q_log_line *l, const char *key, long long value)
+{
+    line_key(l, key);
+    if (l->bad)
+        return;
+    if (q_buf_printf(&l->b, "%lld", value) != Q_BUF_OK)
+        l->bad = 1;
+}
+
+void q_log_end(q_log_line *l)
+{
+    if (l->bad == 2)
+        return;
+    if (l->bad) /* as when json_pack fails: the line without the caller's fields */
+        l->b.len = l->head_len;
+    if (q_buf_add(&l->b, "}\n", 2) == Q_BUF_OK) {
+        pthread_mutex_lock(&log_lock);
+        fwrite(q_buf_cstr(&l->b), 1, l->b.len, stderr);
+        fflush(stderr);
+        pthread_mutex_unlock(&log_lock);
+    }
+    q_buf_free(&l->b);
+}
+
 void q_logf(q_log_level level, const char *event, const char *fmt, ...)
 {
     char msg[1024];

@@ -28,4 +28,23 @@ void q_logf(q_log_level level, const char *event, const char *fmt, ...)
 
 int q_log_enabled(q_log_level level);
 
+/* A line built field by field without jansson, for the per-job events: the same text
+ * q_log would write for json_pack("{s:s,s:i,...}") fields (compact, in call order,
+ * jansson's escaping). q_log_begin returns 0 when the level is off (then call nothing
+ * else); otherwise add fields and finish with q_log_end, which writes and frees.
+ * A string that is not valid UTF-8 drops all the fields, as json_pack failing would. */
+#include "buf.h"
+
+typedef struct {
+    q_buf b;
+    size_t head_len;    /* the line up to the caller's fields */
+    int bad;
+} q_log_line;
+
+int q_log_begin(q_log_line *l, q_log_level level, const char *event);
+void q_log_str(q_log_line *l, const char *key, const char *value); /* "s": NULL drops fields */
+void q_log_str_or_null(q_log_line *l, const char *key, const char *value); /* "s?" */
+void q_log_int(q_log_line *l, const char *key, long long value);
+void q_log_end(q_log_line *l);
+
 #endif
