@@ -5,9 +5,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,13 +113,29 @@ out:
     return res;
 }
 
+/* SHA-256 fetched from the provider once: with OpenSSL 3, EVP_sha256() and HMAC() look
+ * the algorithm up again on every call, which cost more than the hashing of a request. */
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
 void q_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
 
     /* EVP_Digest only fails when OpenSSL cannot allocate; out is then "". */
-    if (!EVP_Digest(data ? data : "", data ? len : 0, md, &md_len, EVP_sha256(), NULL) ||
+    if (!EVP_Digest(data ? data : "", data ? len : 0, md, &md_len, sha256_md(), NULL) ||
         md_len != 32) {
         out[0] = '\0';
         return;
@@ -127,16 +143,47 @@ void q_sha256_hex(const void *data, size_t len, char out[65])
     to_hex(md, 32, out);
 }
 
+/* HMAC-SHA256 (RFC 2104) over the fetched digest: H((K^opad) || H((K^ipad) || msg)), the
+ * key hashed first when longer than the 64-byte block. Same bytes as HMAC(). */
 static int hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                        unsigned char out[32])
 {
-    unsigned int out_len = 0;
+    const EVP_MD *md = sha256_md();
+    unsigned char k[64], pad[64], inner[32];
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx;
+    int rc = -1;
 
     if (key_len > INT_MAX)
         return -1;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &out_len) || out_len != 32)
-        return -1;
-    return 0;
+    memset(k, 0, sizeof k);
+    if (key_len > sizeof k) {
+        if (!EVP_Digest(key, key_len, k, &n, md, NULL) || n != 32)
+            return -1;
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+    ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        goto out;
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, sizeof pad) ||
+        !EVP_DigestUpdate(ctx, msg, msg_len) || !EVP_DigestFinal_ex(ctx, inner, &n) || n != 32)
+        goto out;
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, sizeof pad) ||
+        !EVP_DigestUpdate(ctx, inner, sizeof inner) || !EVP_DigestFinal_ex(ctx, out, &n) ||
+        n != 32)
+        goto out;
+    rc = 0;
+out:
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return rc;
 }
 
 static void put_digits(char *p, unsigned v, int n)
