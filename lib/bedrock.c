@@ -193,8 +193,357 @@ static const answer_format nova_answer = {
     "inputTokens", "outputTokens", "cacheReadInputTokenCount", "cacheWriteInputTokenCount",
     "stopReason", NULL};
 
-static int parse_answer(const answer_format *f, const char *body, size_t len,
-                        q_bedrock_answer *out, char *err, size_t err_size)
+/* A fast path for reading an answer: one pass over the text, no tree, taking only the
+ * members the answer needs. It accepts a conservative subset of JSON (ASCII text, the
+ * two-character escapes, integers of up to 18 digits, nesting up to 64, no repeated
+ * member among those it reads) and gives up on anything else - \u escapes, non-ASCII
+ * bytes, fractions and exponents, errors of any kind - so that parse_answer then reads the
+ * text with jansson as before: whatever it accepts, jansson reads the same way, and every
+ * error message still comes from the jansson path. */
+typedef struct {
+    const char *p, *end;
+    const answer_format *f;
+    q_buf *text;            /* the text blocks, joined */
+    q_buf scratch;          /* a decoded string */
+    int have_content, have_usage, have_stop, have_id, content_found;
+    long long usage[4];     /* input, output, cache read, cache write; -1 when absent */
+    int usage_seen[4];
+    char *stop_reason, *id;
+} fast_parse;
+
+enum { FAST_ANY, FAST_ROOT, FAST_CONTENT, FAST_BLOCK, FAST_USAGE, FAST_OUTPUT, FAST_MESSAGE };
+
+static void fast_ws(fast_parse *fp)
+{
+    while (fp->p < fp->end &&
+           (*fp->p == ' ' || *fp->p == '\t' || *fp->p == '\n' || *fp->p == '\r'))
+        fp->p++;
+}
+
+/* A string at fp->p (past nothing yet) decoded into fp->scratch; -1 to give up. */
+static int fast_string(fast_parse *fp)
+{
+    q_buf_reset(&fp->scratch);
+    if (fp->p >= fp->end || *fp->p != '"')
+        return -1;
+    fp->p++;
+    for (;;) {
+        const char *run = fp->p;
+
+        while (fp->p < fp->end && (unsigned char)*fp->p >= 0x20 &&
+               (unsigned char)*fp->p < 0x80 && *fp->p != '"' && *fp->p != '\\')
+            fp->p++;
+        if (fp->p > run && q_buf_add(&fp->scratch, run, (size_t)(fp->p - run)) != Q_BUF_OK)
+            return -1;
+        if (fp->p >= fp->end)
+            return -1;
+        if (*fp->p == '"') {
+            fp->p++;
+            return 0;
+        }
+        if (*fp->p != '\\' || fp->p + 1 >= fp->end)
+            return -1; /* a control character or a non-ASCII byte */
+        {
+            char c;
+
+            switch (fp->p[1]) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            default: return -1; /* \u (or an invalid escape) */
+            }
+            if (q_buf_addc(&fp->scratch, c) != Q_BUF_OK)
+                return -1;
+            fp->p += 2;
+        }
+    }
+}
+
+/* An integer: -?(0|[1-9][0-9]{0,17}) not followed by a fraction or exponent. */
+static int fast_number(fast_parse *fp, long long *out)
+{
+    int neg = 0, digits = 0;
+    long long v = 0;
+
+    if (fp->p < fp->end && *fp->p == '-')
+        neg = 1, fp->p++;
+    if (fp->p >= fp->end || *fp->p < '0' || *fp->p > '9')
+        return -1;
+    if (*fp->p == '0') {
+        fp->p++;
+    } else {
+        while (fp->p < fp->end && *fp->p >= '0' && *fp->p <= '9') {
+            if (++digits > 18)
+                return -1;
+            v = v * 10 + (*fp->p++ - '0');
+        }
+    }
+    if (fp->p < fp->end && (*fp->p == '.' || *fp->p == 'e' || *fp->p == 'E' ||
+                            (*fp->p >= '0' && *fp->p <= '9')))
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int fast_literal(fast_parse *fp, const char *word, size_t n)
+{
+    if ((size_t)(fp->end - fp->p) < n || memcmp(fp->p, word, n) != 0)
+        return -1;
+    fp->p += n;
+    return 0;
+}
+
+static int fast_value(fast_parse *fp, int role, int depth);
+
+/* Which role a member of an object in `role` plays, by its (decoded) name in scratch;
+ * FAST_ANY for members not read. *slot gets the usage index for usage members. */
+static int fast_member_role(fast_parse *fp, int role, int *slot)
+{
+    const char *k = q_buf_cstr(&fp->scratch);
+    const answer_format *f = fp->f;
+
+    *slot = -1;
+    if (strlen(k) != fp->scratch.len)
+        return -1; /* cannot happen without \u, but never compare past a NUL */
+    switch (role) {
+    case FAST_ROOT:
+        if (strcmp(k, "usage") == 0)
+            return FAST_USAGE;
+        if (strcmp(k, f->content_path[0]) == 0)
+            return f->content_path[1] ? FAST_OUTPUT : FAST_CONTENT;
+        if (strcmp(k, f->stop_reason) == 0) {
+            *slot = 0;
+            return FAST_ANY;
+        }
+        if (f->id && strcmp(k, f->id) == 0) {
+            *slot = 1;
+            return FAST_ANY;
+        }
+        return FAST_ANY;
+    case FAST_OUTPUT:
+        return strcmp(k, f->content_path[1]) == 0 ? FAST_MESSAGE : FAST_ANY;
+    case FAST_MESSAGE:
+        return strcmp(k, f->content_path[2]) == 0 ? FAST_CONTENT : FAST_ANY;
+    case FAST_BLOCK:
+        if (strcmp(k, "text") == 0)
+            *slot = 0;
+        return FAST_ANY;
+    case FAST_USAGE: {
+        const char *names[4] = {f->input, f->output, f->cache_read, f->cache_write};
+
+        for (int i = 0; i < 4; i++)
+            if (strcmp(k, names[i]) == 0)
+                *slot = i;
+        return FAST_ANY;
+    }
+    default:
+        return FAST_ANY;
+    }
+}
+
+static int fast_object(fast_parse *fp, int role, int depth)
+{
+    int block_text_seen = 0, seen_output_child = 0;
+
+    fp->p++; /* '{' */
+    fast_ws(fp);
+    if (fp->p < fp->end && *fp->p == '}') {
+        fp->p++;
+        return 0;
+    }
+    for (;;) {
+        int child, slot;
+
+        fast_ws(fp);
+        if (fast_string(fp) != 0)
+            return -1;
+        child = fast_member_role(fp, role, &slot);
+        if (child < 0)
+            return -1;
+        fast_ws(fp);
+        if (fp->p >= fp->end || *fp->p != ':')
+            return -1;
+        fp->p++;
+        fast_ws(fp);
+        if (role == FAST_ROOT && child == FAST_USAGE) {
+            if (fp->have_usage++)
+                return -1; /* repeated: jansson keeps the last, give up */
+            if (fp->p >= fp->end || *fp->p != '{')
+                return -1;
+        } else if (role == FAST_ROOT && (child == FAST_CONTENT || child == FAST_OUTPUT)) {
+            if (fp->have_content++)
+                return -1;
+            if (fp->p >= fp->end || *fp->p != (child == FAST_CONTENT ? '[' : '{'))
+                return -1;
+        } else if ((role == FAST_OUTPUT || role == FAST_MESSAGE) && child != FAST_ANY) {
+            if (seen_output_child++)
+                return -1;
+            if (fp->p >= fp->end || *fp->p != (child == FAST_CONTENT ? '[' : '{'))
+                return -1;
+        }
+        if (role == FAST_ROOT && slot >= 0) {
+            /* stop reason or id: a string is kept, anything else means the default */
+            if ((slot == 0 ? fp->have_stop++ : fp->have_id++) != 0)
+                return -1;
+            if (fp->p < fp->end && *fp->p == '"') {
+                char *s;
+
+                if (fast_string(fp) != 0 || !(s = strdup(q_buf_cstr(&fp->scratch))))
+                    return -1;
+                if (strlen(s) != fp->scratch.len) {
+                    free(s);
+                    return -1;
+                }
+                if (slot == 0)
+                    fp->stop_reason = s;
+                else
+                    fp->id = s;
+            } else if (fast_value(fp, FAST_ANY, depth + 1) != 0) {
+                return -1;
+            }
+        } else if (role == FAST_BLOCK && slot == 0) {
+            if (block_text_seen++)
+                return -1;
+            if (fp->p < fp->end && *fp->p == '"') {
+                if (fast_string(fp) != 0 ||
+                    q_buf_add(fp->text, q_buf_cstr(&fp->scratch), fp->scratch.len) != Q_BUF_OK)
+                    return -1;
+            } else if (fast_value(fp, FAST_ANY, depth + 1) != 0) {
+                return -1;
+            }
+        } else if (role == FAST_USAGE && slot >= 0) {
+            if (fp->usage_seen[slot]++)
+                return -1;
+            if (fp->p < fp->end && (*fp->p == '-' || (*fp->p >= '0' && *fp->p <= '9'))) {
+                long long v;
+
+                if (fast_number(fp, &v) != 0)
+                    return -1;
+                fp->usage[slot] = v >= 0 ? v : -1;
+            } else if (fast_value(fp, FAST_ANY, depth + 1) != 0) {
+                return -1;
+            }
+        } else if (fast_value(fp, child, depth + 1) != 0) {
+            return -1;
+        }
+        fast_ws(fp);
+        if (fp->p >= fp->end)
+            return -1;
+        if (*fp->p == '}') {
+            fp->p++;
+            return 0;
+        }
+        if (*fp->p != ',')
+            return -1;
+        fp->p++;
+    }
+}
+
+static int fast_array(fast_parse *fp, int role, int depth)
+{
+    if (role == FAST_CONTENT)
+        fp->content_found++;
+    fp->p++; /* '[' */
+    fast_ws(fp);
+    if (fp->p < fp->end && *fp->p == ']') {
+        fp->p++;
+        return 0;
+    }
+    for (;;) {
+        fast_ws(fp);
+        /* the elements of the content array are blocks; a block that is not an object
+         * has no text (json_object_get on it gives NULL) */
+        if (fast_value(fp, role == FAST_CONTENT ? FAST_BLOCK : FAST_ANY, depth + 1) != 0)
+            return -1;
+        fast_ws(fp);
+        if (fp->p >= fp->end)
+            return -1;
+        if (*fp->p == ']') {
+            fp->p++;
+            return 0;
+        }
+        if (*fp->p != ',')
+            return -1;
+        fp->p++;
+    }
+}
+
+static int fast_value(fast_parse *fp, int role, int depth)
+{
+    long long ignored;
+
+    if (depth > 64 || fp->p >= fp->end)
+        return -1;
+    switch (*fp->p) {
+    case '{':
+        return fast_object(fp, role, depth);
+    case '[':
+        return fast_array(fp, role, depth);
+    case '"':
+        return fast_string(fp);
+    case 't':
+        return fast_literal(fp, "true", 4);
+    case 'f':
+        return fast_literal(fp, "false", 5);
+    case 'n':
+        return fast_literal(fp, "null", 4);
+    default:
+        return fast_number(fp, &ignored);
+    }
+}
+
+/* 0 with *out filled when the fast path could read the answer; -1 to read it with
+ * jansson instead (out is then left empty). */
+static int parse_answer_fast(const answer_format *f, const char *body, size_t len,
+                             q_bedrock_answer *out)
+{
+    fast_parse fp = {.p = body, .end = body + len, .f = f};
+    q_buf text;
+    int rc = -1;
+
+    q_buf_init(&text, 4 * 1024 * 1024);
+    q_buf_init(&fp.scratch, 4 * 1024 * 1024);
+    fp.text = &text;
+    for (int i = 0; i < 4; i++)
+        fp.usage[i] = -1;
+    fast_ws(&fp);
+    if (fp.p >= fp.end || *fp.p != '{' || fast_object(&fp, FAST_ROOT, 1) != 0)
+        goto out;
+    fast_ws(&fp);
+    if (fp.p != fp.end || !fp.have_content || !fp.have_usage || fp.usage[0] < 0 ||
+        fp.usage[1] < 0)
+        goto out;
+    if (fp.content_found != 1)
+        goto out;
+    memset(out, 0, sizeof(*out));
+    out->input_tokens = fp.usage[0];
+    out->output_tokens = fp.usage[1];
+    out->cache_read_tokens = fp.usage[2] < 0 ? 0 : fp.usage[2];
+    out->cache_write_tokens = fp.usage[3] < 0 ? 0 : fp.usage[3];
+    out->text = q_buf_take(&text);
+    out->stop_reason = fp.stop_reason ? fp.stop_reason : strdup("unknown");
+    out->id = fp.id ? fp.id : strdup("");
+    fp.stop_reason = fp.id = NULL;
+    if (!out->text || !out->stop_reason || !out->id) {
+        q_bedrock_answer_free(out);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(fp.stop_reason);
+    free(fp.id);
+    q_buf_free(&text);
+    q_buf_free(&fp.scratch);
+    return rc;
+}
+
+static int parse_answer_jansson(const answer_format *f, const char *body, size_t len,
+                                q_bedrock_answer *out, char *err, size_t err_size)
 {
     json_error_t jerr;
     json_t *root, *content, *usage, *v;
@@ -240,6 +589,14 @@ out:
         q_bedrock_answer_free(out);
     json_decref(root);
     return rc;
+}
+
+static int parse_answer(const answer_format *f, const char *body, size_t len,
+                        q_bedrock_answer *out, char *err, size_t err_size)
+{
+    if (parse_answer_fast(f, body, len, out) == 0)
+        return 0;
+    return parse_answer_jansson(f, body, len, out, err, err_size);
 }
 
 int q_bedrock_parse_claude_answer(const char *body, size_t len, q_bedrock_answer *out,
