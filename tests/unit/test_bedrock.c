@@ -160,6 +160,62 @@ static void test_parse_answer(void **state)
     q_bedrock_answer_free(NULL);
 }
 
+/* Answers the one-pass reader takes and answers it leaves to jansson (\u escapes,
+ * non-ASCII text, fractions, repeated members) read to the same values either way. */
+static void test_parse_answer_paths(void **state)
+{
+    static const struct {
+        const char *json, *text, *stop, *id;
+        long long in, out, cache_read;
+    } cases[] = {
+        /* plain: the one-pass reader */
+        {"{\"id\":\"m1\",\"content\":[{\"text\":\"a\\\"b\\\\c\\/d\\n\"},3,[{\"text\":\"no\"}],"
+         "{\"type\":\"tool\"},{\"text\":1},{\"text\":\"e\"}],\"stop_reason\":null,"
+         "\"usage\":{\"input_tokens\":0,\"output_tokens\":7,\"x\":[true,false,null,-0]}} ",
+         "a\"b\\c/d\ne", "unknown", "m1", 0, 7, 0},
+        {"{\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":2,"
+         "\"cache_read_input_tokens\":-3}}", "", "unknown", "", 1, 2, 0},
+        /* left to jansson */
+        {"{\"content\":[{\"text\":\"caf\\u00e9\"}],\"usage\":{\"input_tokens\":1,"
+         "\"output_tokens\":2}}", "caf\xc3\xa9", "unknown", "", 1, 2, 0},
+        {"{\"content\":[{\"text\":\"caf\xc3\xa9\"}],\"usage\":{\"input_tokens\":1,"
+         "\"output_tokens\":2},\"stop_reason\":\"end_turn\"}", "caf\xc3\xa9", "end_turn", "", 1, 2, 0},
+        {"{\"content\":[{\"text\":\"a\",\"text\":\"b\"}],\"usage\":{\"input_tokens\":1,"
+         "\"output_tokens\":2},\"usage\":{\"input_tokens\":4,\"output_tokens\":5}}", "b", "unknown",
+         "", 4, 5, 0},
+        {"{\"content\":[{\"text\":\"a\"}],\"score\":0.5,\"usage\":{\"input_tokens\":1,"
+         "\"output_tokens\":2,\"cache_read_input_tokens\":1.0}}", "a", "unknown", "", 1, 2, 0},
+    };
+    static const char *const bad[] = {
+        "{\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":2}} x",
+        "{\"content\":[],\"usage\":{\"input_tokens\":01,\"output_tokens\":2}}",
+        "{\"content\":[{\"text\":\"a\tb\"}],\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}",
+        "{\"content\":{},\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}",
+        "{\"content\":[],\"usage\":{\"input_tokens\":1.0,\"output_tokens\":2}}",
+    };
+    q_bedrock_answer a;
+    char err[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(q_bedrock_parse_claude_answer(cases[i].json, strlen(cases[i].json), &a,
+                                                       err, sizeof(err)), 0);
+        assert_string_equal(a.text, cases[i].text);
+        assert_string_equal(a.stop_reason, cases[i].stop);
+        assert_string_equal(a.id, cases[i].id);
+        assert_int_equal(a.input_tokens, cases[i].in);
+        assert_int_equal(a.output_tokens, cases[i].out);
+        assert_int_equal(a.cache_read_tokens, cases[i].cache_read);
+        q_bedrock_answer_free(&a);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(q_bedrock_parse_claude_answer(bad[i], strlen(bad[i]), &a, err, sizeof(err)),
+                         -1);
+        assert_true(strlen(err) > 0);
+        assert_null(a.text);
+    }
+}
+
 /* Model ids of every shape name their family: foundation models, cross-region inference
  * profiles, and ARNs of either. */
 static void test_family_of(void **state)
@@ -332,7 +388,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claude_body),   cmocka_unit_test(test_claude_body_matches_jansson),
         cmocka_unit_test(test_invoke_path),
-        cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_parse_answer_paths),
+        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_family_of),     cmocka_unit_test(test_nova_body),
         cmocka_unit_test(test_parse_nova_answer),
         cmocka_unit_test(test_backoff),
