@@ -825,11 +825,17 @@ void intake_batch_submit(http_request *req, intake_api *api)
 
 /* --- reads and cancel ---------------------------------------------------------------------- */
 
+/* Unknown ids and another key's batches get the same answer. */
+static void reply_no_batch(http_request *req)
+{
+    intake_reply_error(req, 404, "NOT_FOUND", "no batch with this id exists for this API key");
+}
+
 static int id_valid(http_request *req, const char *id)
 {
     if (q_uuid_valid(id))
         return 1;
-    intake_reply_error(req, 404, "NOT_FOUND", "no batch with this id exists for this API key");
+    reply_no_batch(req);
     return 0;
 }
 
@@ -851,7 +857,7 @@ void intake_batch_get(http_request *req, intake_api *api, const char *id)
     if (found < 0)
         intake_reply_error(req, 503, "DATABASE_UNAVAILABLE", "could not read the batch, retry later");
     else if (found == 0)
-        intake_reply_error(req, 404, "NOT_FOUND", "no batch with this id exists for this API key");
+        reply_no_batch(req);
     else
         http_reply_json(req, 200, batch, NULL);
 out:
@@ -973,7 +979,7 @@ void intake_batch_cancel(http_request *req, intake_api *api, const char *id)
     if (found < 0) {
         intake_reply_error(req, 503, "DATABASE_UNAVAILABLE", "could not cancel the batch, retry later");
     } else if (found == 0) {
-        intake_reply_error(req, 404, "NOT_FOUND", "no batch with this id exists for this API key");
+        reply_no_batch(req);
     } else if (strcmp(status, "completed") == 0 || strcmp(status, "expired") == 0) {
         q_error e;
         q_error_set(&e, 409, "BATCH_NOT_CANCELLABLE", "the batch has already ended (%s)", status);
@@ -1117,7 +1123,7 @@ void intake_batch_results(http_request *req, intake_api *api, const char *id)
         goto out;
     }
     if (found == 0) {
-        intake_reply_error(req, 404, "NOT_FOUND", "no batch with this id exists for this API key");
+        reply_no_batch(req);
         goto out;
     }
     s = calloc(1, sizeof(*s));
