@@ -32,10 +32,21 @@ int q_log_enabled(q_log_level level)
     return level >= log_min_level;
 }
 
-void q_log(q_log_level level, const char *event, json_t *fields)
+/* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+static void format_now(char *ts, size_t size)
 {
     struct timespec now;
     struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    snprintf(ts, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(now.tv_nsec / 1000000));
+}
+
+void q_log(q_log_level level, const char *event, json_t *fields)
+{
     char ts[96];
     json_t *line;
     char *text;
@@ -44,11 +55,7 @@ void q_log(q_log_level level, const char *event, json_t *fields)
         json_decref(fields);
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(now.tv_nsec / 1000000));
+    format_now(ts, sizeof(ts));
 
     line = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", level_names[level], "svc",
                      log_service, "event", event);
@@ -84,17 +91,11 @@ static void line_key(q_log_line *l, const char *key)
 
 int q_log_begin(q_log_line *l, q_log_level level, const char *event)
 {
-    struct timespec now;
-    struct tm tm;
     char ts[96];
 
     if (!q_log_enabled(level))
         return 0;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(now.tv_nsec / 1000000));
+    format_now(ts, sizeof(ts));
     q_buf_init(&l->b, 64 * 1024);
     l->bad = 0;
     if (q_buf_adds(&l->b, "{\"ts\":") != Q_BUF_OK ||
