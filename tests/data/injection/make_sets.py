@@ -112,3 +112,6 @@ build('benign_d.txt', 'benign_d.jsonl', 0)
 # held-out set e: written before injection round e changed any code, measured once blind
 build('attacks_e.txt', 'attacks_e.jsonl', 1)
 build('benign_e.txt', 'benign_e.jsonl', 0)
+# held-out set f: written blind (without reading the detector, its docs or the earlier sets), measured once
+build('attacks_f.txt', 'attacks_f.jsonl', 1)
+build('benign_f.txt', 'benign_f.jsonl', 0)
