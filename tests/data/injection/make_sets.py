@@ -115,3 +115,6 @@ build('benign_e.txt', 'benign_e.jsonl', 0)
 # held-out set f: written blind (without reading the detector, its docs or the earlier sets), measured once
 build('attacks_f.txt', 'attacks_f.jsonl', 1)
 build('benign_f.txt', 'benign_f.jsonl', 0)
+# held-out set g: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_g.txt', 'attacks_g.jsonl', 1)
+build('benign_g.txt', 'benign_g.jsonl', 0)
