@@ -53,6 +53,11 @@ static int buf_reserve(q_buf *b, size_t extra)
     return Q_BUF_OK;
 }
 
+int q_buf_reserve(q_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 int q_buf_add(q_buf *b, const void *data, size_t len)
 {
     int rc = buf_reserve(b, len);

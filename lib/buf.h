@@ -21,6 +21,9 @@ enum { Q_BUF_OK = 0, Q_BUF_NOMEM = -1, Q_BUF_TOO_BIG = -2, Q_BUF_BAD_UTF8 = -3 }
 void q_buf_init(q_buf *b, size_t cap);
 void q_buf_free(q_buf *b);
 void q_buf_reset(q_buf *b);
+/* Makes room for `extra` more bytes now (one allocation instead of a doubling chain when
+ * the final size is known roughly). Q_BUF_OK, or the error q_buf_add would give. */
+int q_buf_reserve(q_buf *b, size_t extra);
 int q_buf_add(q_buf *b, const void *data, size_t len);
 int q_buf_adds(q_buf *b, const char *s);
 int q_buf_addc(q_buf *b, char c);

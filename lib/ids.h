@@ -1,6 +1,7 @@
 /* ids.h - identifiers: job ids (UUIDv7, time-ordered so the primary key index stays
  * append-mostly), request ids, and API keys (random, prefixed, stored only as SHA-256).
- * All randomness comes from OpenSSL's CSPRNG. */
+ * Ids take their random bits from the kernel's CSPRNG (getrandom, buffered per thread),
+ * API keys from OpenSSL's. */
 #ifndef QUARRY_IDS_H
 #define QUARRY_IDS_H
 

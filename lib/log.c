@@ -145,6 +145,15 @@ void q_log_int(q_log_line *l, const char *key, long long value)
         l->bad = 1;
 }
 
+void q_log_bool(q_log_line *l, const char *key, int value)
+{
+    line_key(l, key);
+    if (l->bad)
+        return;
+    if (q_buf_adds(&l->b, value ? "true" : "false") != Q_BUF_OK)
+        l->bad = 1;
+}
+
 void q_log_end(q_log_line *l)
 {
     if (l->bad == 2)

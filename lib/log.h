@@ -45,6 +45,7 @@ int q_log_begin(q_log_line *l, q_log_level level, const char *event);
 void q_log_str(q_log_line *l, const char *key, const char *value); /* "s": NULL drops fields */
 void q_log_str_or_null(q_log_line *l, const char *key, const char *value); /* "s?" */
 void q_log_int(q_log_line *l, const char *key, long long value);
+void q_log_bool(q_log_line *l, const char *key, int value);                /* "b" */
 void q_log_end(q_log_line *l);
 
 #endif

@@ -23,6 +23,7 @@
 #define RESULTS_PAGE_SQL "1000"
 #define CANCEL_CHUNK 5000
 #define CANCEL_CHUNK_SQL "5000"
+#define PUBLISH_WINDOW 2000 /* a batch's messages waiting for the broker at most */
 #define ISO_MS "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'"
 
 struct intake_batches {
@@ -67,6 +68,7 @@ typedef struct {
     char fail_message[256];
     /* finishing */
     long pending;                /* Kafka deliveries not yet reported */
+    long in_flight;              /* produced, delivery not yet reported */
     long delivery_failures;
 } batch_upload;
 
@@ -80,7 +82,8 @@ static void on_delivered(void *opaque, const char *err, void *ctx)
     pthread_mutex_lock(&b->mu);
     if (err)
         u->delivery_failures++;
-    if (--u->pending == 0)
+    u->in_flight--;
+    if (--u->pending == 0 || u->in_flight == PUBLISH_WINDOW - 1)
         pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
 }
@@ -618,7 +621,9 @@ static int read_batch(PGconn *conn, const char *id, long long key_id, json_t **o
 }
 
 /* Produces every job of the batch to Kafka and waits for the acknowledgements. Returns the
- * count of jobs not acknowledged (left to the sweeper). */
+ * count of jobs not acknowledged (left to the sweeper). At most PUBLISH_WINDOW messages of
+ * the batch wait for the broker at a time, so the producer's queue (a few hundred bytes a
+ * message) does not hold a whole 50,000-job batch when the broker is slow. */
 static long publish_jobs(batch_upload *u, long long created_at_ms)
 {
     intake_batches *b = u->owner;
@@ -634,6 +639,11 @@ static long publish_jobs(batch_upload *u, long long created_at_ms)
 
         memcpy(m.id, u->job_ids[i], sizeof(m.id));
         snprintf(m.model, sizeof(m.model), "%s", u->models[u->job_models[i]]);
+        pthread_mutex_lock(&b->mu);
+        while (u->in_flight >= PUBLISH_WINDOW)
+            pthread_cond_wait(&b->cv, &b->mu);
+        u->in_flight++; /* before producing: the report may come before we look again */
+        pthread_mutex_unlock(&b->mu);
         payload = q_job_message_encode(&m);
         /* A full producer queue empties as the broker acknowledges: wait a little. */
         for (int tries = 0; payload && !sent && tries < 500; tries++) {
@@ -647,6 +657,7 @@ static long publish_jobs(batch_upload *u, long long created_at_ms)
             not_sent++;
             pthread_mutex_lock(&b->mu);
             u->pending--;
+            u->in_flight--;
             pthread_mutex_unlock(&b->mu);
         }
     }

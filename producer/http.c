@@ -96,36 +96,44 @@ static void queue_response(http_request *req, unsigned status, struct MHD_Respon
                         "status", (int)status));
 }
 
-static void send_reply(http_request *req, unsigned status, json_t *body)
+/* Sends `text` (a JSON document, malloc'd, owned from here on; NULL: an empty body). */
+static void send_reply_text(http_request *req, unsigned status, char *text)
 {
     struct MHD_Response *resp;
-    char *text = NULL;
-    size_t len = 0;
 
     if (req->replied) { /* a handler bug; never send twice */
-        json_decref(body);
+        free(text);
         return;
     }
     req->replied = 1;
-    if (body) {
-        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(body);
-        if (!text) {
-            text = strdup("{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}");
-            status = 500;
-            if (!text)
-                return;
-        }
-        len = strlen(text);
-        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    } else {
+    if (text)
+        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    else
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    }
     if (!resp) {
         free(text);
         return;
     }
     queue_response(req, status, resp, text ? "application/json" : NULL);
+}
+
+static void send_reply(http_request *req, unsigned status, json_t *body)
+{
+    char *text = NULL;
+
+    if (body && !req->replied) {
+        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text) {
+            text = strdup("{\"error\":{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}}");
+            status = 500;
+            if (!text) {
+                json_decref(body);
+                return;
+            }
+        }
+    }
+    json_decref(body);
+    send_reply_text(req, status, text);
 }
 
 typedef struct {
@@ -213,8 +221,19 @@ void http_suspend(http_request *req)
 void http_defer_reply_json(http_request *req, unsigned status, json_t *body)
 {
     json_decref(req->deferred_body);
+    free(req->deferred_text);
+    req->deferred_text = NULL;
     req->deferred_status = status;
     req->deferred_body = body;
+}
+
+void http_defer_reply_text(http_request *req, unsigned status, char *json_text)
+{
+    json_decref(req->deferred_body);
+    req->deferred_body = NULL;
+    free(req->deferred_text);
+    req->deferred_status = status;
+    req->deferred_text = json_text;
 }
 
 void http_resume(http_request *req)
@@ -308,8 +327,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->resumed = 1;
         if (req->deferred_status) {
             json_t *body = req->deferred_body;
+            char *text = req->deferred_text;
+
             req->deferred_body = NULL;
-            send_reply(req, req->deferred_status, body);
+            req->deferred_text = NULL;
+            if (text)
+                send_reply_text(req, req->deferred_status, text);
+            else
+                send_reply(req, req->deferred_status, body);
             return MHD_YES;
         }
     }
@@ -340,6 +365,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->user_free)
         req->user_free(req->user);
     json_decref(req->deferred_body);
+    free(req->deferred_text);
     atomic_fetch_sub(&s->buffered, req->body.len);
     q_buf_free(&req->body);
     free(req);

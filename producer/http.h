@@ -4,8 +4,8 @@
  *
  * A handler answers at once (http_reply_*), or parks the request without holding a thread:
  * http_suspend() inside the handler, then, from any thread, either http_defer_reply_json()
- * followed by http_resume() (the stored reply is sent), or http_resume() alone (the handler
- * runs again for the same request, with req->resumed set). After http_resume() the caller
+ * (or _text) followed by http_resume() (the stored reply is sent), or http_resume() alone
+ * (the handler runs again for the same request, with req->resumed set). After http_resume() the caller
  * must not touch the request again: it may already be freed.
  *
  * Large uploads can be streamed instead of buffered: the server's begin hook runs once the
@@ -55,6 +55,7 @@ typedef struct http_request {
     int n_extra;                  /* private */
     unsigned deferred_status;     /* private */
     json_t *deferred_body;        /* private */
+    char *deferred_text;          /* private */
     http_body_fn on_body;         /* set by the begin hook to stream the body (may be NULL) */
     void *user;                   /* the handler's state across a suspension */
     void (*user_free)(void *);    /* called on user when the request ends (may be NULL) */
@@ -126,6 +127,9 @@ void http_body_discard(http_request *req);
 void http_suspend(http_request *req);
 /* Stores the reply a suspended request gets when it is resumed (body stolen). */
 void http_defer_reply_json(http_request *req, unsigned status, json_t *body);
+/* The same with a JSON document already written out (malloc'd, owned from here on), for
+ * the busiest answers, which are cheaper to write than to build and dump with jansson. */
+void http_defer_reply_text(http_request *req, unsigned status, char *json_text);
 /* Wakes a suspended request; from any thread. The request must not be used afterwards. */
 void http_resume(http_request *req);
 

@@ -4,6 +4,7 @@ revocation on every instance, per-key limits, rate limits, daily quotas reserved
 usage, CORS, and the prompt-injection policy with its audit rows."""
 import concurrent.futures
 import json
+import subprocess
 import threading
 import time
 import unittest
@@ -86,6 +87,103 @@ class Auth(unittest.TestCase):
         # characters, not bytes: ten 3-byte characters fit
         self.assertEqual(submit(key, "\u00e9" * 10)[0], 202)
         self.assertEqual(submit(key, "\u00e9" * 11)[2]["error"]["code"], "QUESTION_TOO_LONG")
+
+
+class JobReferences(unittest.TestCase):
+    """jobs.api_key_id and jobs.batch_id have no per-row foreign key (0009): a key or a batch
+    that jobs point to still cannot be deleted, also while an intake transaction inserting
+    the key's first job is open, and a deleted key's submissions write nothing."""
+
+    def setUp(self):
+        require_stack(self)
+
+    def psql(self):
+        return subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                                 ENV["QUARRY_DATABASE_URL"]], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run_psql(self, statement):
+        p = self.psql()
+        _, err = p.communicate(statement, timeout=30)
+        return p.returncode, err
+
+    def test_a_key_with_jobs_cannot_be_deleted(self):
+        key = limited_key("e2e-ref-used")
+        status, _, resp = submit(key, "a question that makes the key referenced")
+        self.assertEqual(status, 202, resp)
+        rc, err = self.run_psql(f"DELETE FROM api_keys WHERE id = {key_id(key)};")
+        self.assertNotEqual(rc, 0)
+        self.assertIn('violates a reference from table "jobs"', err)
+        self.assertEqual(len(sql("SELECT 1 FROM api_keys WHERE id = :'p1'", key_id(key))), 1)
+
+    def test_a_deleted_key_gets_401_and_writes_nothing(self):
+        key = limited_key("e2e-ref-deleted")
+        kid = key_id(key)
+        status, _, _ = http("GET", "/v1/usage", key=key)   # now in the intake's key cache
+        self.assertEqual(status, 200)
+        self.assertEqual(self.run_psql(f"DELETE FROM api_keys WHERE id = {kid};"), (0, ""))
+        status, _, resp = submit(key, "from a key deleted a moment ago")
+        self.assertEqual((status, resp["error"]["code"]), (401, "INVALID_API_KEY"))
+        self.assertEqual(sql("SELECT count(*) FROM jobs WHERE api_key_id = :'p1'", kid),
+                         [["0"]])
+
+    def test_a_delete_racing_an_open_intake_transaction_waits_and_fails(self):
+        key = limited_key("e2e-ref-race")
+        kid = key_id(key)
+        job = str(uuid.uuid4())
+        intake_tx = self.psql()
+        deleter = None
+        try:
+            # What the intake's committer runs, held open before COMMIT: the key has no
+            # committed job yet, so only the lock taken by quarry_intake_accept protects it.
+            intake_tx.stdin.write(
+                "BEGIN;\n"
+                f"SELECT count(*) FROM quarry_intake_accept(ARRAY['{job}']::uuid[],"
+                f" ARRAY[{kid}]::bigint[], ARRAY['q']::text[], ARRAY['{HAIKU}']::text[],"
+                " ARRAY[16]::int[], ARRAY[NULL]::real[], ARRAY[20]::bigint[],"
+                " ARRAY[1000]::bigint[], ARRAY[NULL]::text[], ARRAY[1]::int[],"
+                " ARRAY[NULL]::int[], ARRAY['r']::text[], ARRAY[NULL]::text[],"
+                " ARRAY[NULL]::bytea[]);\n")
+            intake_tx.stdin.flush()
+            self.assertEqual(intake_tx.stdout.readline().strip(), "1")  # the call returned
+            deleter = self.psql()
+            deleter.stdin.write(f"DELETE FROM api_keys WHERE id = {kid};\n")
+            deleter.stdin.close()
+            time.sleep(1.0)
+            self.assertIsNone(deleter.poll(), "the delete did not wait for the intake")
+            intake_tx.stdin.write("COMMIT;\n")
+            intake_tx.stdin.close()
+            self.assertEqual(intake_tx.wait(timeout=30), 0, intake_tx.stderr.read())
+            self.assertNotEqual(deleter.wait(timeout=30), 0)
+            self.assertIn('violates a reference from table "jobs"', deleter.stderr.read())
+        finally:
+            for p in (intake_tx, deleter):
+                if p and p.poll() is None:
+                    p.kill()
+                    p.wait()
+                for f in (p.stdin, p.stdout, p.stderr) if p else ():
+                    f.close()
+        self.assertEqual(sql("SELECT count(*) FROM jobs j JOIN api_keys k ON k.id = j.api_key_id"
+                             " WHERE j.id = :'p1'", job), [["1"]])
+
+    def test_a_batch_with_jobs_cannot_be_deleted(self):
+        key = limited_key("e2e-ref-batch")
+        kid, batch = key_id(key), str(uuid.uuid4())
+        # An ended batch of one cancelled job: nothing for the consumer or the sweeper.
+        sql("INSERT INTO batches (id, api_key_id, status, request_total, expires_at, ended_at,"
+            " succeeded, failed, cancelled, expired) VALUES (:'p1', :'p2', 'cancelled', 1,"
+            " now() + interval '1 day', now(), 0, 0, 1, 0);"
+            " INSERT INTO jobs (id, api_key_id, status, question, model, max_tokens, batch_id,"
+            " custom_id, batch_line, finished_at) VALUES (gen_random_uuid(), :'p2', 'cancelled',"
+            " 'q', :'p3', 16, :'p1', 'c1', 1, now())",
+            batch, kid, HAIKU)
+        for statement in (f"DELETE FROM batches WHERE id = '{batch}';",
+                          f"UPDATE batches SET id = gen_random_uuid() WHERE id = '{batch}';"):
+            rc, err = self.run_psql(statement)
+            self.assertNotEqual(rc, 0, statement)
+            self.assertIn('violates a reference from table "jobs"', err)
+        # Any other change to the batch is not the guard's business.
+        sql("UPDATE batches SET id = id, metadata = '{}' WHERE id = :'p1'", batch)
 
 
 class Validation(unittest.TestCase):

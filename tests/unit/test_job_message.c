@@ -5,8 +5,10 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "ids.h"
@@ -23,6 +25,17 @@ static void test_round_trip(void **state)
     payload = q_job_message_encode(&m);
     assert_non_null(payload);
     assert_null(strstr(payload, "question"));
+    {
+        /* Written by hand, byte for byte what jansson would write. */
+        json_t *o = json_pack("{s:i,s:s,s:I,s:s,s:I}", "v", Q_JOB_MESSAGE_VERSION, "id", m.id,
+                              "api_key_id", (json_int_t)42, "model", m.model, "created_at_ms",
+                              (json_int_t)1764000000123LL);
+        char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+        assert_string_equal(payload, want);
+        free(want);
+        json_decref(o);
+    }
     assert_int_equal(q_job_message_decode(payload, strlen(payload), &back, err, sizeof(err)), 0);
     assert_string_equal(back.id, m.id);
     assert_string_equal(back.model, m.model);
@@ -77,6 +90,31 @@ static void test_uuid(void **state)
     assert_false(q_uuid_valid(NULL));
 }
 
+/* Ids draw from a per-thread pool of random bytes refilled every 32 ids: across several
+ * refills every id is well formed and none repeats, and a v7 id starts with the time now. */
+static void test_uuid_many(void **state)
+{
+    enum { N = 1000 };
+    static char ids[N][Q_UUID_LEN + 1];
+    struct timespec ts;
+    unsigned long long ms, stamp;
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i % 2 ? q_uuid_v4(ids[i]) : q_uuid_v7(ids[i]), 0);
+        assert_true(q_uuid_valid(ids[i]));
+        assert_int_equal(ids[i][14], i % 2 ? '4' : '7');
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            if (strcmp(ids[i] + 9, ids[j] + 9) == 0) /* beyond the time prefix */
+                fail_msg("ids %d and %d share their random part: %s", i, j, ids[i]);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+    stamp = strtoull(ids[N - 2], NULL, 16) << 16 | strtoull(ids[N - 2] + 9, NULL, 16);
+    assert_true(stamp <= ms && ms - stamp < 5000);
+}
+
 static void test_api_key(void **state)
 {
     char k1[Q_API_KEY_LEN + 1], k2[Q_API_KEY_LEN + 1], h[65];
@@ -123,7 +161,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_rejects),
-        cmocka_unit_test(test_uuid),       cmocka_unit_test(test_api_key),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_uuid_many), cmocka_unit_test(test_api_key),
         cmocka_unit_test(test_buf_cap),
     };
     return cmocka_run_group_tests_name("job_message", tests, NULL, NULL);
