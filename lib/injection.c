@@ -1618,7 +1618,7 @@ static const char *const deem[] = {"treat", "consider", "regard", "deem", "betra
 
 /* "you" as an object before the verb: "die Regeln, die dir jemand vorgegeben hat" */
 static const char *const you_obj[] = {"dir", "dich", "euch", "te", "ti", "t", "тебе", "тебя",
-                                      NULL};
+                                      "sana", "size", "لك", "तुम्हें", "आपको", NULL};
 
 /* What an eraser in the bag must have near it: "drop the formal tone" is no override */
 #define BAG_OBJ1 (QI_C1(INSTR) | QI_C1(RESTRICT) | QI_C1(PROMPT) | QI_C1(INSTRW) | \
@@ -1843,6 +1843,10 @@ static void stage2(state *st, size_t p)
 {
     const word *t = W(st, p);
     int weak = weak_piece(t);
+#ifdef QINJ_TRACE
+    fprintf(stderr, "  [%s c1=%llx c2=%llx f=%x]%s\n", t->text, (unsigned long long)t->c1,
+            (unsigned long long)t->c2, t->flags, hard_eos(t) ? " EOS" : "");
+#endif
     if (st->sbwords == 0)
         st->sfirst1 = t->c1;
     if (!weak) {

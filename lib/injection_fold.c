@@ -2052,6 +2052,17 @@ void q_inj__fold(uint32_t cp, q_inj__ch *out)
         out->cp = lower_cyrillic_greek(cp);
         return;
     }
+    /* Arabic vowel marks and tatweel are optional decoration (تعليمَات = تعليمات); Arabic
+     * and Devanagari punctuation separates words and ends sentences like ASCII's. */
+    if ((cp >= 0x064B && cp <= 0x065F) || cp == 0x0670 || cp == 0x0640) {
+        out->kind = Q_INJ__CH_DROP;
+        return;
+    }
+    if (cp == 0x060C || cp == 0x061B || cp == 0x061F || cp == 0x06D4 || cp == 0x0964 ||
+        cp == 0x0965) {
+        set_ascii(out, cp == 0x060C ? ',' : cp == 0x061B ? ';' : cp == 0x061F ? '?' : '.', 0);
+        return;
+    }
     if (cp >= 0x0590 && cp < 0x1680 && cp != 0x061C && cp != 0x115F && cp != 0x1160) {
         out->kind = Q_INJ__CH_FOREIGN;            /* Hebrew, Arabic, Indic, Thai, Hangul jamo... */
         return;
