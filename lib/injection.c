@@ -715,7 +715,15 @@ static void anchor_ignore(state *st, size_t p)
     }
     if (prior) {
         int da = dback(st, p, 5, 0, QI_C2(ABOVEREF));
-        if (fwd(st, p, 9).c1 & QI_C1(SPEECH))
+        int dsp = dfwd(st, p, 9, QI_C1(SPEECH), 0);
+        /* "disregard the attachment I mentioned earlier": a thing of the speaker's own,
+         * named by an ordinary noun right after the verb, is no earlier instruction */
+        size_t o = p + 1;
+        if (o < st->n && has(W(st, o), QI_C1(THE) | QI_C1(MY), QI_C2(INDEF)))
+            o++;
+        int own_thing = dsp && dfwd(st, p, dsp, QI_C1(ISUBJ), 0) && o < p + (size_t)dsp &&
+                        !W(st, o)->c1 && !W(st, o)->c2 && !(W(st, o)->flags & F_SEG);
+        if (dsp && !own_thing)
             score = max2(score, 70);                        /* ignore what I said before */
         else if (prior_ref(st, p))
             score = max2(score, 60);                        /* ignore the above */
@@ -922,6 +930,9 @@ static void anchor_are(state *st, size_t p)
             int score = 55;
             if (last + 1 < st->n && (W(st, last + 1)->c2 & QI_C2(STATEADJ)))
                 score = 20;                           /* you are now able to ... */
+            else if (last + 1 < st->n && (W(st, last + 1)->c1 & QI_C1(MY)))
+                score = 40;                           /* you are now my study buddy: a
+                                                         trait nearby completes it */
             emit(st, EV_PER_YOUARENOW, score);
             persona_cue(st, p, score);
             return;
@@ -1228,6 +1239,7 @@ static void anchor_jb(state *st, size_t p, int strength)
     }
 }
 
+#define QI2_NAMED_BIT QI_C2(NAMED)
 static void anchor_jbname(state *st, size_t p)
 {
     const word *t = W(st, p);
@@ -1240,6 +1252,13 @@ static void anchor_jbname(state *st, size_t p)
             (f.c1 & QI_C1(MODE)) || (f.c2 & QI_C2(STANDS))) {
             if (interrogative(st, p) && !addresses_you(st, p)) {
                 emit(st, EV_PER_DAN, 35);             /* how does a jailbreak like DAN work? */
+                return;
+            }
+            /* "a friend called Dan": a person's name, written as a name, with no persona
+             * cue and no "you" near it */
+            if ((b.c2 & QI2_NAMED_BIT) && !(t->flags & F_CAPS) && !within(st->persona_at, p, 20) &&
+                !dback(st, p, 8, QI_C1(YOU) | QI_C1(YOUR), 0) && !(f.c1 & QI_C1(MODE))) {
+                emit(st, EV_PER_DAN, 30);
                 return;
             }
             emit(st, EV_PER_DAN, 70);
@@ -2145,6 +2164,35 @@ static const q_inj__lex_entry *compound_head(const char *w, size_t n)
     return NULL;
 }
 
+/* A typing slip: two neighbouring letters swapped ("ignroe", "previuos", "instrucitons").
+ * Only for unknown ASCII words of 5..24 letters, and only a word of the strong classes
+ * counts, so an ordinary word that is a swap of a harmless lexicon word stays unknown.
+ * At most n - 1 lookups, each after the prefix filter. */
+#define SLIP_C1 (QI_C1(IGN) | QI_C1(INSTR) | QI_C1(PRIOR) | QI_C1(RESTRICT) | QI_C1(PROMPT) | \
+                 QI_C1(JBPROP) | QI_C1(PRETEND) | QI_C1(HIDDEN))
+static const q_inj__lex_entry *swapped(const char *w, size_t n)
+{
+    char t[32];
+    if (n < 5 || n > 24)
+        return NULL;
+    memcpy(t, w, n);
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (t[i] == t[i + 1])
+            continue;
+        char c = t[i];
+        t[i] = t[i + 1];
+        t[i + 1] = c;
+        if (q_inj__lex_is_prefix(t, i + 2 < 4 ? 4 : i + 2)) {
+            const q_inj__lex_entry *e = q_inj__lex_find(t, n);
+            if (e && ((e->c1 & SLIP_C1) || (e->c2 & QI_C2(SYSPROMPT))) && !(e->c2 & QI_C2(STEM)))
+                return e;
+        }
+        t[i + 1] = t[i];
+        t[i] = c;
+    }
+    return NULL;
+}
+
 static int cjk(uint32_t cp)
 {
     return (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
@@ -2292,6 +2340,12 @@ static void end_word(state *st)
     }
     if (!e && ascii && n >= 9 && !st->has_digit && !st->has_sym)
         e = compound_head(buf, n);                    /* Sicherheitsregeln, Inhaltsfilter */
+    if (!e && ascii && !st->has_digit && !st->has_sym) {
+        e = swapped(buf, n);                          /* ignroe, previuos */
+        if (e) {
+            memcpy(buf, e->word, n);
+        }
+    }
     make_word(&w, buf, n, e, flags);
     if (ascii && n == 1 && ((buf[0] >= 'a' && buf[0] <= 'z') || (buf[0] >= '0' && buf[0] <= '9'))) {
         /* a single letter: maybe part of "i g n o r e" */
