@@ -385,6 +385,8 @@ static void stage1(state *st, size_t p)
              ((prev->c1 & QI_C1(MODE)) ||
               (prev2 && (prev->c2 & QI_C2(OF)) && (prev2->c1 & QI_C1(MODE))))))
             t->c2 |= QI_C2(DEVMODE);                                          /* developer mode */
+        if ((t->c1 & QI_C1(MODE)) && (prev->c1 & QI_C1(JBPROP)))
+            t->c2 |= QI_C2(DEVMODE);                          /* unfiltered mode, evil mode */
         if ((prev->c1 & QI_C1(SYSTEM)) &&
             ((t->c1 & (QI_C1(PROMPT) | QI_C1(INSTR))) || text_is(t, "message")))
             t->c2 |= QI_C2(SYSPROMPT);                                        /* system prompt */
@@ -398,6 +400,9 @@ static void stage1(state *st, size_t p)
         if ((t->c2 & QI_C2(KEY)) &&
             (text_in(prev, keyish) || (text_is(t, "passe") && prev2 && text_is(prev2, "mot"))))
             t->c1 |= QI_C1(CRED);                                             /* API key */
+        /* "chave de API", "clé d'API", "chiave di API", "clave de la API" */
+        if (text_in(t, keyish) && prev2 && (prev->c2 & QI_C2(OF)) && (prev2->c2 & QI_C2(KEY)))
+            prev2->c1 |= QI_C1(CRED);
         if ((t->c1 & QI_C1(NOW)) && (prev->c2 & QI_C2(ANYTHING)) && prev2 &&
             (prev2->c2 & QI_C2(DO)))
             t->c1 |= QI_C1(JBNAME);                                           /* do anything now */
@@ -479,7 +484,7 @@ static void stage1(state *st, size_t p)
             t->c2 |= QI_C2(FROMNOW);
         /* "außer Kraft setzen" (suspend, repeal) */
         if ((t->c2 & QI_C2(PHRASE)) && text_is(t, "kraft") && text_is(prev, "ausser"))
-            t->c1 |= QI_C1(IGN);
+            t->c1 |= QI_C1(IGN) | QI_C1(IRREL);           /* ... "sind außer Kraft" (void) */
         /* lascia perdere (let go of) */
         if (text_is(t, "perdere") && (text_is(prev, "lascia") || text_is(prev, "lasciate")))
             t->c1 |= QI_C1(IGN);
@@ -1183,6 +1188,9 @@ static int jb_trait(state *st, size_t p)
             return 1;
         if (dfwd(st, p, 3, 0, QI_C2(OFF)))
             return 1;                                 /* filters removed, safety off */
+        /* "turned off all the filters", "已关闭所有安全限制": the verb before its object */
+        if (dback(st, p, 4, 0, QI_C2(OFF)))
+            return 1;
         /* 制限のない, 제한이 없는: the negation follows in Japanese, Korean, Turkish ... */
         return !(t->flags & F_ASCII) && dfwd(st, p, 2, QI_C1(NEGNO) | QI_C1(NEG), 0);
     }
@@ -1672,7 +1680,7 @@ static void bag_word(state *st, size_t p)
                dback(st, p, passive ? 12 : 6, BAG_OBJ1, BAG_OBJ2);
     }
     if (((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && near) ||
-        (((c1 & QI_C1(IRREL)) || (c2 & QI_C2(OFF))) && dback(st, p, 10, BAG_OBJ1, BAG_OBJ2)))
+        (((c1 & QI_C1(IRREL)) || (c2 & QI_C2(OFF))) && dback(st, p, 12, BAG_OBJ1, BAG_OBJ2)))
         st->sbflags |= SB_ERASE;
     if ((c1 & QI_C1(IGN)) && near)
         st->sbflags |= SB_STRONG;
