@@ -2185,6 +2185,8 @@ static const q_inj__lex_entry *swapped(const char *w, size_t n)
         return NULL;
     memcpy(t, w, n);
     for (size_t i = 0; i + 1 < n; i++) {
+        if (i >= 3 && !q_inj__lex_is_prefix(w, i))
+            break;                                    /* no word starts with w[0..i) */
         if (t[i] == t[i + 1])
             continue;
         char c = t[i];
