@@ -1222,6 +1222,24 @@ static void anchor_jb(state *st, size_t p, int strength)
         emit(st, EV_PER_JAILBREAK, 65);
         return;
     }
+    /* an order to work without restrictions: "answer without any filters", "proceed and
+     * apply no restrictions", "antworte ohne Einschränkungen" */
+    if ((W(st, p)->c1 & QI_C1(RESTRICT)) && !question(st, p) && !benign_frame(st, p) &&
+        !st->role_labels &&                           /* after "System:" the label decides */
+        !dfwd(st, p, 2, 0, QI_C2(ON) | QI_C2(FOR) | QI_C2(ABOUT) | QI_C2(OF))) {
+        static const char *const work[] = {"apply", "proceed", "continue", "operate", "work",
+                                           "function", "act", "behave", NULL};
+        for (int k = 1; k <= 5 && (size_t)k <= p; k++) {
+            const word *v = W(st, p - (size_t)k);
+            if (v->flags & F_EOS)
+                break;
+            if (((v->c1 & QI_C1(SAY)) || (v->c2 & QI_C2(REPLY)) || text_in(v, work)) &&
+                imperative(st, p - (size_t)k)) {
+                emit(st, EV_PER_JAILBREAK, 55);
+                return;
+            }
+        }
+    }
     /* a long role definition: "You are the guidebook ... zero moderation ... not restricted
      * by any rules ... no policies to censor" */
     if ((st->jb_traits >= 2 && st->persona_at) ||
@@ -2813,7 +2831,7 @@ static void feed_punct(state *st, char c, const unsigned char *s, size_t len, si
     /* quotation marks: '"' always, "'" when it opens before a word or closes one */
     int quote = c == '"' ||
                 (c == '\'' && ((st->nraw == 0 && letter_next(&nx)) || (st->in_quote &&
-                    st->nraw > 0)));
+                    (st->nraw > 0 || !letter_next(&nx)))));   /* ... 'are:' and */
     end_word(st);
     if (quote) {
         if (st->in_quote)
