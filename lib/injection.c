@@ -401,7 +401,7 @@ static void stage1(state *st, size_t p)
             (text_in(prev, keyish) || (text_is(t, "passe") && prev2 && text_is(prev2, "mot"))))
             t->c1 |= QI_C1(CRED);                                             /* API key */
         /* "chave de API", "clé d'API", "chiave di API", "clave de la API" */
-        if (text_in(t, keyish) && prev2 && (prev->c2 & QI_C2(OF)) && (prev2->c2 & QI_C2(KEY)))
+        if (prev2 && (prev2->c2 & QI_C2(KEY)) && (prev->c2 & QI_C2(OF)) && text_in(t, keyish))
             prev2->c1 |= QI_C1(CRED);
         if ((t->c1 & QI_C1(NOW)) && (prev->c2 & QI_C2(ANYTHING)) && prev2 &&
             (prev2->c2 & QI_C2(DO)))
@@ -2191,7 +2191,7 @@ static const q_inj__lex_entry *compound_head(const char *w, size_t n)
 }
 
 /* A typing slip: two neighbouring letters swapped ("ignroe", "previuos", "instrucitons").
- * Only for unknown ASCII words of 5..24 letters, and only a word of the strong classes
+ * Only for unknown ASCII words of 5..16 letters, and only a word of the strong classes
  * counts, so an ordinary word that is a swap of a harmless lexicon word stays unknown.
  * At most n - 1 lookups, each after the prefix filter. */
 #define SLIP_C1 (QI_C1(IGN) | QI_C1(INSTR) | QI_C1(PRIOR) | QI_C1(RESTRICT) | QI_C1(PROMPT) | \
@@ -2199,7 +2199,7 @@ static const q_inj__lex_entry *compound_head(const char *w, size_t n)
 static const q_inj__lex_entry *swapped(const char *w, size_t n)
 {
     char t[32];
-    if (n < 5 || n > 24)
+    if (n < 5 || n > 16)
         return NULL;
     memcpy(t, w, n);
     for (size_t i = 0; i + 1 < n; i++) {
