@@ -37,7 +37,10 @@ from sklearn.linear_model import LogisticRegression
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "injection")
 DEV = os.path.join(ROOT, "..", "shared", "testdata", "injection", "dev.jsonl")
-SETS = "abcde"
+SETS = "abcdef"
+ORD = os.path.join(DATA, "ordinary_train.jsonl")   # training negatives only
+FLOOR = 25                # rule score from which the lower threshold applies (fixed, not tuned)
+HIGH_SHARE = 0.01         # per-set FP budget of the model flagging alone (of FP_BUDGET in all)
 ATTACK = ("override", "persona", "extraction", "delimiter")
 BUCKETS = 8192
 C_REG = 10.0
@@ -110,8 +113,18 @@ def load(evalbin):
         for kind in ("attacks", "benign"):
             rows += dump(evalbin, os.path.join(DATA, f"{kind}_{s}.jsonl"))
         data[s] = rows
-    data["dev"] = dump(evalbin, DEV) if os.path.exists(DEV) else []
+    # dev.jsonl: its off-task label-1 rows (requests Quarry need not block) are neither
+    # positives nor negatives; they are dropped from training and from every figure here
+    dev = dump(evalbin, DEV) if os.path.exists(DEV) else []
+    data["dev"] = [r for r in dev if r["label"] == 0 or r["cat"] in ATTACK]
+    # our own ordinary questions, training negatives; two halves (alternate rows) so that
+    # the threshold also sees held-out logits of short ordinary texts
+    ordr = dump(evalbin, ORD)
+    data["ord1"], data["ord2"] = ordr[0::2], ordr[1::2]
     return data
+
+
+FOLDS = list(SETS) + ["dev", "ord1", "ord2"]
 
 
 def counts(rows):
@@ -137,7 +150,7 @@ class Block:
     def __init__(self, rows):
         self.rows = rows
         self.cnt, self.nfeat = counts(rows)
-        self.y = np.array([r["label"] for r in rows])
+        self.y = np.array([1 if r["cat"] in ATTACK else 0 for r in rows])
         self.attack = np.array([r["cat"] in ATTACK for r in rows])
         self.benign = self.y == 0
         self.rules = np.array([r["score"] for r in rows])
@@ -187,14 +200,10 @@ class Model:
         return out
 
 
-def threshold(logits, mask_benign, already, budget=FP_BUDGET):
-    """Smallest threshold t (flag when logit > t) that keeps the false positives of
-    (already OR logit > t) on the benign rows within the budget; None when the rules
-    alone use it up."""
-    neg = int(mask_benign.sum())
-    allowed = int(math.floor(budget * neg)) - int((already & mask_benign).sum())
-    if allowed < 0:
-        return None
+def threshold(logits, mask_benign, already, allowed):
+    """Smallest threshold t (flag when logit > t) such that at most `allowed` benign rows
+    not already flagged have logit > t."""
+    allowed = max(0, allowed)
     cand = np.sort(logits[mask_benign & ~already])[::-1]
     if allowed >= len(cand):
         return -np.inf
@@ -210,36 +219,37 @@ def oof_logits(blocks):
     return out
 
 
-def choose(oofs, blocks, gate):
-    """Threshold on the leave-one-set-out logits of the training sets. POOLED: false
-    positives of all training sets together within the budget. PERFOLD: within the budget
-    on every training set separately (the strictest set decides)."""
-    if MODE == "pooled":
-        b = stack(blocks)
-        oof = np.concatenate(oofs)
-        gs = [gate(x) for x in blocks]
-        already = np.concatenate([g[0] for g in gs])
-        allow = np.concatenate([g[1] for g in gs])
-        return threshold(np.where(allow, oof, -np.inf), b.benign, already)
-    ts = []
+def choose(oofs, blocks):
+    """The two thresholds, on the leave-one-set-out logits of the training sets, per set
+    (the strictest set decides). On a set of n ordinary texts of which the rules flag r,
+    the model may add at most floor(FP_BUDGET * n) - r false positives (none when the
+    rules use up the budget), and of those at most floor(HIGH_SHARE * n) by flagging
+    alone: t_high is chosen first (model alone, any rule score), then t_low (rule score
+    >= FLOOR) with the texts above t_high counted as already flagged."""
+    t_high = -np.inf
     for o, x in zip(oofs, blocks):
-        already, allow = gate(x)
-        t = threshold(np.where(allow, o, -np.inf), x.benign, already)
-        if t is None:
-            return None
-        ts.append(t)
-    return max(ts)
+        n, r = int(x.benign.sum()), int((x.benign & (x.rules >= 50)).sum())
+        total = math.floor(FP_BUDGET * n) - r
+        t_high = max(t_high, threshold(o, x.benign, x.rules >= 50,
+                                       min(math.floor(HIGH_SHARE * n), total)))
+    t_low = -np.inf
+    for o, x in zip(oofs, blocks):
+        n, r = int(x.benign.sum()), int((x.benign & (x.rules >= 50)).sum())
+        already = (x.rules >= 50) | (o > t_high)
+        total = math.floor(FP_BUDGET * n) - r - int((x.benign & (o > t_high) & (x.rules < 50)).sum())
+        t_low = max(t_low, threshold(np.where(x.rules >= FLOOR, o, -np.inf), x.benign, already,
+                                     total))
+    return t_high, max(t_low, -1e9)
+
+
+def flags(lg, rules, t_high, t_low):
+    return (rules >= 50) | (lg > t_high) | ((rules >= FLOOR) & (lg > t_low))
 
 
 def fit_with_thresholds(blocks):
-    train = stack(blocks)
     oofs = oof_logits(blocks)
-    t_model = choose(oofs, blocks, lambda x: (np.zeros(len(x.y), dtype=bool),
-                                              np.ones(len(x.y), dtype=bool)))
-    t_comb = choose(oofs, blocks, lambda x: (x.rules >= 50, np.ones(len(x.y), dtype=bool)))
-    # near-miss variant: the model only upgrades rule scores of 25..49
-    t_near = choose(oofs, blocks, lambda x: (x.rules >= 50, x.rules >= 25))
-    return Model(train), t_model, t_comb, t_near
+    t_high, t_low = choose(oofs, blocks)
+    return Model(stack(blocks)), t_high, t_low
 
 
 def rates(flag, b):
@@ -253,39 +263,32 @@ def fmt(r):
     return f"{r[0]:5.1f}% ({r[1]}/{r[2]})  FP {r[3]:4.1f}% ({r[4]}/{r[5]})"
 
 
-def evaluate(held, b, model, t_model, t_comb, t_near):
+def evaluate(held, b, model, t_high, t_low):
     lg = model.logit(b)
     rules = b.rules >= 50
-    gt = lambda t: (lg > t) if t is not None else np.zeros(len(lg), dtype=bool)
-    rows = [("rules", rules), ("model", gt(t_model)), ("rules OR model", rules | gt(t_comb)),
-            ("rules + near-miss", rules | (gt(t_near) & (b.rules >= 25)))]
-    print(f"held out {held}: thresholds model {t_model}, combined {t_comb}, near-miss {t_near}")
+    rows = [("rules", rules), ("model alone > t_high", lg > t_high),
+            ("combined", flags(lg, b.rules, t_high, t_low))]
+    print(f"held out {held}: t_high {t_high:.3f}, t_low {t_low:.3f} (rule score >= {FLOOR})")
     for name, f in rows:
         cats = " ".join(f"{c[:4]} {f[np.array([r['cat'] == c for r in b.rows])].mean() * 100:.0f}"
-                        for c in ATTACK)
-        print(f"  {name:18s} recall {fmt(rates(f, b))}   [{cats}]")
+                        for c in ATTACK if any(r['cat'] == c for r in b.rows))
+        print(f"  {name:22s} recall {fmt(rates(f, b))}   [{cats}]")
     return lg
 
 
 def cmd_eval(args, data):
-    blocks = {s: Block(data[s]) for s in SETS}
-    folds = args.folds.split(",")
-    for held in folds:
-        if held == "dev":
-            train = [blocks[s] for s in SETS]
-            hb = Block(data["dev"])
-        else:
-            train = [blocks[s] for s in SETS if s != held]
-            hb = blocks[held]
-        m, tm, tc, tn = fit_with_thresholds(train)
-        evaluate(held, hb, m, tm, tc, tn)
+    blocks = {s: Block(data[s]) for s in FOLDS}
+    for held in args.folds.split(","):
+        train = [blocks[s] for s in FOLDS if s != held]
+        m, th, tl = fit_with_thresholds(train)
+        hb = blocks[held]
+        evaluate(held, hb, m, th, tl)
         if args.misses:
             lg = m.logit(hb)
-            for r, l in zip(hb.rows, lg):
-                if (r["cat"] in ATTACK and r["score"] < 50 and l <= tc) or \
-                        (r["label"] == 0 and (r["score"] >= 50 or l > tc)):
-                    print(f"    {'MISS' if r['label'] else 'FP  '} {r['score']:3d} {l:6.2f} "
-                          f"{r['norm'][:110]}")
+            f = flags(lg, hb.rules, th, tl)
+            for r, l, x in zip(hb.rows, lg, f):
+                if r["label"] == 0 and x:
+                    print(f"    FP   {r['score']:3d} {l:6.2f} {r['norm'][:110]}")
 
 
 VECTORS = [
@@ -314,29 +317,30 @@ def c_str(s):
 
 
 def cmd_generate(args, data):
-    blocks = [Block(data[s]) for s in SETS]
-    m, tm, tc, tn = fit_with_thresholds(blocks)
-    thr = tc if tc is not None else float("inf")
+    blocks = [Block(data[s]) for s in FOLDS]
+    m, th, tl = fit_with_thresholds(blocks)
     path = os.path.join(ROOT, "lib", "injection_model_data.c")
     with open(path, "w") as f:
         f.write("/* injection_model_data.c - GENERATED by tools/train_injection_model.py; do not edit.\n"
                 f" * Logistic regression, {BUCKETS} signed hashed buckets ({NORM} normalised), C = {C_REG}, class weights\n"
-                " * balanced, trained on tests/data/injection sets a-e (all of them: none is held out\n"
-                " * for this model). Threshold: rules OR logit > threshold keeps false positives\n"
-                f" * within {FP_BUDGET * 100:.0f} % ({MODE}) on leave-one-set-out logits of the training sets.\n"
-                " * An experiment: q_injection_screen() does not use it (docs/injection.md). */\n"
+                " * balanced, trained on tests/data/injection sets a-f, ordinary_train and the attack and\n"
+                " * label-0 rows of dev.jsonl (its off-task rows dropped). q_injection_screen() flags when\n"
+                " * the rules do, or logit > q_inj__model_threshold, or the rule score >= q_inj__model_floor\n"
+                " * and logit > q_inj__model_threshold_low; the thresholds keep every training set's false\n"
+                f" * positives within {FP_BUDGET * 100:.0f} % ({HIGH_SHARE * 100:.0f} % by the model alone) on leave-one-set-out logits. */\n"
                 "#include \"injection_tables.h\"\n\n")
         f.write(f"#if Q_INJ__MODEL_BUCKETS != {BUCKETS}\n#error \"bucket count differs from lib/injection_tables.h\"\n#endif\n")
         f.write(f"const uint32_t q_inj__model_buckets = {BUCKETS};\n")
         f.write(f"const int q_inj__model_scale = {m.scale};\n")
         f.write(f"const double q_inj__model_bias = {m.bias!r};\n")
-        f.write(f"const double q_inj__model_threshold = {thr!r};\n".replace("inf", "1e300"))
+        f.write(f"const double q_inj__model_threshold = {th!r};\n")
+        f.write(f"const double q_inj__model_threshold_low = {tl!r};\n")
+        f.write(f"const int q_inj__model_floor = {FLOOR};\n")
         f.write(f"const int16_t q_inj__model_w[{BUCKETS}] = {{\n")
         for i in range(0, BUCKETS, 12):
             f.write("    " + ", ".join(str(int(v)) for v in m.w[i:i + 12]) + ",\n")
         f.write("};\n")
-    print(f"wrote {path}: scale {m.scale}, bias {m.bias!r}, threshold {thr!r} "
-          f"(model alone {tm}, near-miss {tn})")
+    print(f"wrote {path}: scale {m.scale}, bias {m.bias!r}, t_high {th!r}, t_low {tl!r}")
     # test vectors: Python's logit of C's normalisation of fixed strings
     tmp = os.path.join(ROOT, "build", "model_vectors.jsonl")
     os.makedirs(os.path.dirname(tmp), exist_ok=True)
@@ -389,7 +393,7 @@ def main():
     ap.add_argument("cmd", choices=("eval", "generate", "check"))
     ap.add_argument("--eval", default=os.path.join(ROOT, "build", "h-inj", "tools",
                                                    "injection_eval"))
-    ap.add_argument("--folds", default="e,d,dev")
+    ap.add_argument("--folds", default="f")
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--norm", choices=("sqrt", "mean", "l2"), default=NORM)
     ap.add_argument("--threshold-mode", choices=("pooled", "perfold"), default=MODE)
