@@ -2984,7 +2984,7 @@ static const char *const reasons[] = {"none", "instruction_override", "persona_s
                                       "prompt_extraction", "fake_delimiter"};
 
 /* Strongest event plus a share of the next two: two medium signals make a strong one. */
-static void combine(const int ev[EV_COUNT], q_injection_result *out)
+static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection_kind *topcat)
 {
     int top[3] = {0, 0, 0};
     event best = EV_COUNT;
@@ -3012,6 +3012,8 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out)
     if (score > 100)
         score = 100;
     out->score = score;
+    if (topcat)
+        *topcat = best != EV_COUNT ? (q_injection_kind)event_cat[best] : Q_INJECTION_NONE;
     if (score >= THRESHOLD && best != EV_COUNT) {
         out->kind = (q_injection_kind)event_cat[best];
     } else {
@@ -3020,13 +3022,42 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out)
     out->reason = reasons[out->kind];
 }
 
-void q_injection_screen(const char *text, size_t len, q_injection_result *out)
+static void rules(const char *text, size_t len, q_injection_result *out, q_injection_kind *topcat)
 {
     int ev[EV_COUNT];
     if (!text)
         len = 0;
     screen((const unsigned char *)(text ? text : ""), len, 0, ev);
-    combine(ev, out);
+    combine(ev, out, topcat);
+}
+
+void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
+{
+    rules(text, len, out, NULL);
+}
+
+/* The rules, then the learned model (lib/injection_model.c) on what they let through: it
+ * flags alone above q_inj__model_threshold, or above the lower q_inj__model_threshold_low
+ * when the rules found some signal (score >= q_inj__model_floor). A model flag takes the
+ * category of the rules' strongest event (instruction_override when they found none) and
+ * a score of 50..99. docs/injection.md, "Learned component". */
+void q_injection_screen(const char *text, size_t len, q_injection_result *out)
+{
+    q_injection_kind top;
+    if (!text)
+        len = 0;
+    rules(text, len, out, &top);
+    if (out->kind != Q_INJECTION_NONE)
+        return;
+    double t = out->score >= q_inj__model_floor ? q_inj__model_threshold_low
+                                                 : q_inj__model_threshold;
+    double logit = q_inj__model_logit(text, len);
+    if (!(logit > t))
+        return;
+    double extra = (logit - t) * 10.0;
+    out->score = 50 + (extra >= 49.0 ? 49 : (int)extra);
+    out->kind = top != Q_INJECTION_NONE ? top : Q_INJECTION_INSTRUCTION_OVERRIDE;
+    out->reason = reasons[out->kind];
 }
 
 size_t q_inj__explain(const char *text, size_t len, char *buf, size_t cap)

@@ -6,14 +6,17 @@
  * switch, system-prompt or secret extraction, "developer/DAN mode" and fake delimiters
  * or role tags, in English, German, French, Spanish, Italian, Portuguese and Dutch (core
  * words also in Russian, Polish, Croatian, Chinese, Japanese, Korean, Turkish, Indonesian
- * and Swedish; scripts without spaces are segmented with the lexicon). It never looks at
- * length alone.
+ * and Swedish; scripts without spaces are segmented with the lexicon), then scores what
+ * the rules let through with a small learned model (hashed character n-grams, logistic
+ * regression, lib/injection_model.c): it flags alone above a high logit, or above a lower
+ * one when the rules found some signal. It never looks at length alone.
  * docs/injection.md explains the design, the measured recall and false-positive rates,
  * and the known weaknesses.
  *
  * Pure and thread-safe: no I/O, no heap allocation, no global mutable state (the
  * lexicon's read-only hash index is built once on first use, under pthread_once). One
- * pass, O(n) in the input, with at most about 18 KiB of stack. */
+ * pass of the rules and one of the model, O(n) in the input, with at most about 18 KiB
+ * of stack for the rules and then 32 KiB for the model's bucket counts. */
 #ifndef QUARRY_INJECTION_H
 #define QUARRY_INJECTION_H
 
@@ -32,7 +35,9 @@ typedef struct {
     const char *reason;      /* static stable code: "none", "instruction_override",
                                 "persona_switch", "prompt_extraction", "fake_delimiter" */
     int score;               /* 0..100, for logs and reports; flagged (kind != NONE) exactly
-                                when score >= 50 */
+                                when score >= 50 (a flag of the learned model alone: 50..99,
+                                with the category of the rules' strongest event, or
+                                instruction_override when they found none) */
 } q_injection_result;
 
 /* Screens `len` bytes of UTF-8 `text`. Always fills *out; never fails. Any bytes are

@@ -1,4 +1,4 @@
-/* injection_model.c - the learned component of the prompt-injection screen (experiment).
+/* injection_model.c - the learned component of the prompt-injection screen.
  *
  * A linear model (logistic regression) over signed, hashed features of a lightly
  * normalised text: character 3-, 4- and 5-grams of the normalised bytes, word unigrams
@@ -24,8 +24,8 @@
  * scores the same, and the text's length is not a feature. (Dividing by the square root
  * of the feature count instead, the first version, let the logit grow with the length.)
  *
- * q_inj__model_combine() is the combination that was evaluated (rules OR model); it is
- * NOT wired into q_injection_screen() - see docs/injection.md, "Learned component".
+ * q_injection_screen() (lib/injection.c) combines it with the rules: see docs/injection.md,
+ * "Learned component".
  *
  * Pure, no heap, O(n); 32 KiB of stack for the bucket counts (the rules' frames are gone
  * by then). */
@@ -214,15 +214,5 @@ size_t q_inj__model_normalise(const char *text, size_t len, char *buf, size_t ca
 
 void q_inj__model_combine(const char *text, size_t len, q_injection_result *out)
 {
-    static const char *const override_reason = "instruction_override";
     q_injection_screen(text, len, out);
-    if (out->kind != Q_INJECTION_NONE)
-        return;
-    double logit = q_inj__model_logit(text, text ? len : 0);
-    if (!(logit > q_inj__model_threshold))
-        return;
-    double extra = (logit - q_inj__model_threshold) * 10.0;
-    out->score = 50 + (extra >= 50.0 ? 50 : (int)extra);
-    out->kind = Q_INJECTION_INSTRUCTION_OVERRIDE;
-    out->reason = override_reason;
 }

@@ -181,16 +181,18 @@ extern const int16_t q_inj__model_w[Q_INJ__MODEL_BUCKETS];
 extern const uint32_t q_inj__model_buckets;
 extern const int q_inj__model_scale;
 extern const double q_inj__model_bias;
-extern const double q_inj__model_threshold;
+extern const double q_inj__model_threshold;     /* the model flags alone above it */
+extern const double q_inj__model_threshold_low; /* ... or above it when rule score >= floor */
+extern const int q_inj__model_floor;
 
 /* The model's logit for the text (probability = 1 / (1 + exp(-logit))). Pure, O(n). */
 double q_inj__model_logit(const char *text, size_t len);
 
-/* EXPERIMENT, not used by q_injection_screen(): the rules OR the model. Screens with
- * q_injection_screen(); when that does not flag and the model's logit is above
- * q_inj__model_threshold, the result becomes instruction_override with a score of
- * 50..100. For injection_eval --with-model and the tests (docs/injection.md, "Learned
- * component", explains why it is not wired in). */
+/* The rules alone (what q_injection_screen() returned before the learned model was wired
+ * in): for injection_eval --rules-only, the training script and the tests. */
+void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out);
+
+/* Same as q_injection_screen() (rules, then the model); kept for the tools and tests. */
 void q_inj__model_combine(const char *text, size_t len, q_injection_result *out);
 
 /* The model's normalised text (what the features are taken from), NUL-terminated, at most

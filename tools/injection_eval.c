@@ -391,6 +391,8 @@ int main(int argc, char **argv)
             show_fp = 1;
         else if (!strcmp(argv[i], "--with-model"))
             with_model = 1;
+        else if (!strcmp(argv[i], "--rules-only"))
+            with_model = -1;
         else if (!strcmp(argv[i], "--dump"))
             dump = 1;
         else if (!strcmp(argv[i], "-v"))
@@ -398,12 +400,13 @@ int main(int argc, char **argv)
         else
             path = argv[i];
     }
-    if (with_model)
-        screen_fn = q_inj__model_combine;
+    if (with_model < 0)
+        screen_fn = q_inj__rules_screen;
     if (!path) {
-        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] [--dump] [--with-model] FILE.jsonl\n"
-                        "  --with-model: the experiment, rules OR learned model\n"
-                        "  (q_inj__model_combine; not what the service runs)\n"
+        fprintf(stderr, "usage: injection_eval [-v] [--misses] [--fp] [--dump] [--rules-only] FILE.jsonl\n"
+                        "  default: q_injection_screen(), the rules and the learned model (what the\n"
+                        "  service runs; --with-model is accepted and the same)\n"
+                        "  --rules-only: the rules alone (q_inj__rules_screen)\n"
                         "  --dump: one JSON line per row (label, category, rules score, model\n"
                         "  logit, model-normalised text) for tools/train_injection_model.py\n");
         return 2;
@@ -466,7 +469,7 @@ int main(int argc, char **argv)
             }
             size_t nl = q_inj__model_normalise(r->text, r->len, norm, ncap);
             q_injection_result res;
-            q_injection_screen(r->text, r->len, &res);
+            q_inj__rules_screen(r->text, r->len, &res);
             json_t *o = json_pack("{s:i, s:s, s:i, s:f, s:s%}", "label", r->label, "cat",
                                   r->label ? cat_name[r->cat] : "benign", "score", res.score,
                                   "logit", q_inj__model_logit(r->text, r->len), "norm", norm,
