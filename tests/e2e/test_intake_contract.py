@@ -92,7 +92,7 @@ class Auth(unittest.TestCase):
 class JobReferences(unittest.TestCase):
     """jobs.api_key_id and jobs.batch_id have no per-row foreign key (0009): a key or a batch
     that jobs point to still cannot be deleted, also while an intake transaction inserting
-    the key's first job is open, and a deleted key's submissions write nothing."""
+    the key's jobs is open, and a deleted key's submissions write nothing."""
 
     def setUp(self):
         require_stack(self)
@@ -127,27 +127,33 @@ class JobReferences(unittest.TestCase):
         self.assertEqual(sql("SELECT count(*) FROM jobs WHERE api_key_id = :'p1'", kid),
                          [["0"]])
 
-    def test_a_delete_racing_an_open_intake_transaction_waits_and_fails(self):
-        key = limited_key("e2e-ref-race")
-        kid = key_id(key)
-        job = str(uuid.uuid4())
-        intake_tx = self.psql()
-        deleter = None
-        try:
-            # What the intake's committer runs, held open before COMMIT: the key has no
-            # committed job yet, so only the lock taken by quarry_intake_accept protects it.
-            intake_tx.stdin.write(
-                "BEGIN;\n"
-                f"SELECT count(*) FROM quarry_intake_accept(ARRAY['{job}']::uuid[],"
+    def accept_sql(self, job, kid):
+        """What the intake's committer runs for one submission."""
+        return (f"SELECT count(*) FROM quarry_intake_accept(ARRAY['{job}']::uuid[],"
                 f" ARRAY[{kid}]::bigint[], ARRAY['q']::text[], ARRAY['{HAIKU}']::text[],"
                 " ARRAY[16]::int[], ARRAY[NULL]::real[], ARRAY[20]::bigint[],"
                 " ARRAY[1000]::bigint[], ARRAY[NULL]::text[], ARRAY[1]::int[],"
                 " ARRAY[NULL]::int[], ARRAY['r']::text[], ARRAY[NULL]::text[],"
                 " ARRAY[NULL]::bytea[]);\n")
+
+    def race(self, name, usage_row_first):
+        """An intake transaction holds the key's first job uncommitted while a delete of the
+        key (and of its usage rows, which it must delete first) runs: the delete waits, then
+        fails, and the job keeps its key."""
+        key = limited_key(name)
+        kid = key_id(key)
+        if usage_row_first:   # later batches of the day only lock the existing row
+            sql("INSERT INTO daily_usage (api_key_id, day) VALUES (:'p1',"
+                " (now() AT TIME ZONE 'UTC')::date)", kid)
+        job = str(uuid.uuid4())
+        intake_tx, deleter = self.psql(), None
+        try:
+            intake_tx.stdin.write("BEGIN;\n" + self.accept_sql(job, kid))
             intake_tx.stdin.flush()
             self.assertEqual(intake_tx.stdout.readline().strip(), "1")  # the call returned
             deleter = self.psql()
-            deleter.stdin.write(f"DELETE FROM api_keys WHERE id = {kid};\n")
+            deleter.stdin.write(f"BEGIN; DELETE FROM daily_usage WHERE api_key_id = {kid};"
+                                f" DELETE FROM api_keys WHERE id = {kid}; COMMIT;\n")
             deleter.stdin.close()
             time.sleep(1.0)
             self.assertIsNone(deleter.poll(), "the delete did not wait for the intake")
@@ -157,14 +163,51 @@ class JobReferences(unittest.TestCase):
             self.assertNotEqual(deleter.wait(timeout=30), 0)
             self.assertIn('violates a reference from table "jobs"', deleter.stderr.read())
         finally:
-            for p in (intake_tx, deleter):
-                if p and p.poll() is None:
-                    p.kill()
-                    p.wait()
-                for f in (p.stdin, p.stdout, p.stderr) if p else ():
-                    f.close()
+            self.close(intake_tx, deleter)
         self.assertEqual(sql("SELECT count(*) FROM jobs j JOIN api_keys k ON k.id = j.api_key_id"
                              " WHERE j.id = :'p1'", job), [["1"]])
+
+    def close(self, *procs):
+        for p in procs:
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+            for f in (p.stdin, p.stdout, p.stderr) if p else ():
+                f.close()
+
+    def test_a_delete_racing_the_first_job_of_a_key_waits_and_fails(self):
+        self.race("e2e-ref-race-first", usage_row_first=False)
+
+    def test_a_delete_racing_a_later_job_of_the_day_waits_and_fails(self):
+        self.race("e2e-ref-race-later", usage_row_first=True)
+
+    def test_an_intake_racing_a_delete_in_progress_writes_nothing(self):
+        key = limited_key("e2e-ref-race-delete-first")
+        kid = key_id(key)
+        sql("INSERT INTO daily_usage (api_key_id, day) VALUES (:'p1',"
+            " (now() AT TIME ZONE 'UTC')::date)", kid)
+        job = str(uuid.uuid4())
+        deleter, intake_tx = self.psql(), None
+        try:
+            deleter.stdin.write(f"BEGIN; DELETE FROM daily_usage WHERE api_key_id = {kid};"
+                                f" DELETE FROM api_keys WHERE id = {kid}; SELECT 'deleted';\n")
+            deleter.stdin.flush()
+            self.assertEqual(deleter.stdout.readline().strip(), "deleted")
+            intake_tx = self.psql()
+            intake_tx.stdin.write(self.accept_sql(job, kid))
+            intake_tx.stdin.close()
+            time.sleep(1.0)
+            self.assertIsNone(intake_tx.poll(), "the intake did not wait for the delete")
+            deleter.stdin.write("COMMIT;\n")
+            deleter.stdin.close()
+            self.assertEqual(deleter.wait(timeout=30), 0, deleter.stderr.read())
+            # The intake's call fails (the committer then retries the batch one submission at
+            # a time, and the key is answered 'invalid_key'): nothing of it is committed.
+            self.assertNotEqual(intake_tx.wait(timeout=30), 0)
+            self.assertIn("daily_usage", intake_tx.stderr.read())
+        finally:
+            self.close(deleter, intake_tx)
+        self.assertEqual(sql("SELECT count(*) FROM jobs WHERE id = :'p1'", job), [["0"]])
 
     def test_a_batch_with_jobs_cannot_be_deleted(self):
         key = limited_key("e2e-ref-batch")
