@@ -48,7 +48,8 @@ static void usage(void)
          "  QUARRY_INTAKE_MAX_CONNECTIONS    open client connections at most (default 10000)\n"
          "  QUARRY_INTAKE_IDLE_TIMEOUT       seconds a silent client connection is kept (default 15)\n"
          "  QUARRY_INTAKE_CONNECTION_MEMORY  bytes of header/read buffer per connection; larger\n"
-         "                                   headers get 431 (default 32768)\n"
+         "                                   headers get 431 (default 16384: header blocks up\n"
+         "                                   to about 14,000 bytes)\n"
          "  QUARRY_INTAKE_MAX_BUFFERED_BYTES request bodies held at once, all clients together;\n"
          "                                   past it a submission gets 503 (default 67108864)\n"
          "  QUARRY_KEY_CACHE_TTL_MS          how long a cached API key is trusted without a change\n"
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
         q_env_long("QUARRY_INTAKE_COMMITTERS", 1, 1, 16, &committers) ||
         q_env_long("QUARRY_INTAKE_MAX_CONNECTIONS", 10000, 16, 1000000, &max_conns) ||
         q_env_long("QUARRY_INTAKE_IDLE_TIMEOUT", 15, 1, 3600, &idle_timeout) ||
-        q_env_long("QUARRY_INTAKE_CONNECTION_MEMORY", 32768, 4096, 1048576, &conn_memory) ||
+        q_env_long("QUARRY_INTAKE_CONNECTION_MEMORY", 16384, 4096, 1048576, &conn_memory) ||
         q_env_long("QUARRY_INTAKE_MAX_BUFFERED_BYTES", 64L << 20, 1L << 20, 1L << 34,
                    &max_buffered) ||
         q_env_long("QUARRY_KEY_CACHE_TTL_MS", 5000, 0, 3600000, &key_ttl) ||
