@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,12 +28,25 @@ static void format_uuid(const unsigned char b[16], char out[Q_UUID_LEN + 1])
 
 /* Random bytes for ids, from the kernel's CSPRNG (getrandom), fetched 512 bytes at a time
  * per thread: one system call per 32 ids instead of a locked generator call per id (the
- * intake makes two ids per submission). Not for secrets: API keys use RAND_bytes. */
+ * intake makes two ids per submission). Not for secrets: API keys use RAND_bytes. A forked
+ * child starts with an empty pool, so it never hands out the parent's next ids. */
+static _Thread_local unsigned char pool[512];
+static _Thread_local size_t left;
+static pthread_once_t fork_guard = PTHREAD_ONCE_INIT;
+
+static void empty_pool(void)
+{
+    left = 0;
+}
+
+static void install_fork_guard(void)
+{
+    pthread_atfork(NULL, NULL, empty_pool);
+}
+
 static int id_random(unsigned char *out, size_t n)
 {
-    static _Thread_local unsigned char pool[512];
-    static _Thread_local size_t left;
-
+    pthread_once(&fork_guard, install_fork_guard);
     if (n > sizeof(pool))
         return -1;
     if (left < n) {

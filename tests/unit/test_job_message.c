@@ -8,7 +8,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "ids.h"
@@ -115,6 +117,31 @@ static void test_uuid_many(void **state)
     assert_true(stamp <= ms && ms - stamp < 5000);
 }
 
+/* After fork() the child does not hand out the ids the parent hands out next. */
+static void test_uuid_after_fork(void **state)
+{
+    char mine[Q_UUID_LEN + 1], theirs[Q_UUID_LEN + 1] = "";
+    int fds[2];
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(q_uuid_v4(mine), 0); /* the pool now holds the next ids */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[Q_UUID_LEN + 1];
+        ssize_t w = q_uuid_v4(id) == 0 ? write(fds[1], id, Q_UUID_LEN) : -1;
+        _exit(w == Q_UUID_LEN ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], theirs, Q_UUID_LEN), Q_UUID_LEN);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    assert_int_equal(q_uuid_v4(mine), 0);
+    assert_string_not_equal(mine, theirs);
+}
+
 static void test_api_key(void **state)
 {
     char k1[Q_API_KEY_LEN + 1], k2[Q_API_KEY_LEN + 1], h[65];
@@ -162,7 +189,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_uuid_many), cmocka_unit_test(test_api_key),
+        cmocka_unit_test(test_uuid_many), cmocka_unit_test(test_uuid_after_fork),
+        cmocka_unit_test(test_api_key),
         cmocka_unit_test(test_buf_cap),
     };
     return cmocka_run_group_tests_name("job_message", tests, NULL, NULL);
