@@ -120,3 +120,6 @@ build('attacks_g.txt', 'attacks_g.jsonl', 1)
 build('benign_g.txt', 'benign_g.jsonl', 0)
 # training negatives for the learned component (tools/train_injection_model.py), not an evaluation set
 build('ordinary_train.txt', 'ordinary_train.jsonl', 0)
+# held-out set h: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_h.txt', 'attacks_h.jsonl', 1)
+build('benign_h.txt', 'benign_h.jsonl', 0)
