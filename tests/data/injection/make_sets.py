@@ -123,3 +123,6 @@ build('ordinary_train.txt', 'ordinary_train.jsonl', 0)
 # held-out set h: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_h.txt', 'attacks_h.jsonl', 1)
 build('benign_h.txt', 'benign_h.jsonl', 0)
+# held-out set i: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_i.txt', 'attacks_i.jsonl', 1)
+build('benign_i.txt', 'benign_i.jsonl', 0)
