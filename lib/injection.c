@@ -176,6 +176,16 @@ typedef struct {
     int seen_lower;        /* the text has lowercase letters: capitals then mean shouting */
     int in_quote;          /* inside "..." or '...' */
 
+    /* the "asking about a quoted attack" pass (round g/h): quoted words and a named attack
+     * ("prompts like DAN") are left out, and the words outside them are judged */
+    int mask_quotes;       /* this pass leaves quoted words out */
+    int quotes_closed;     /* a quotation was closed somewhere in the text */
+    int masked;            /* words left out by this pass */
+    int name_mask;         /* words still to leave out after "prompts like" */
+    int out_ask;           /* outside the quotations: a word that asks about it */
+    int out_qmark;         /* outside the quotations: a '?' */
+    int out_act;           /* outside the quotations: an order to act on it */
+
     /* co-occurrence: position + 1 of the last persona cue / jailbreak trait (0 = none) */
     size_t persona_at, jb_at, ai_at, you_are_at, instr_at;
     int you_seen;          /* the text addresses "you" somewhere */
@@ -328,6 +338,84 @@ static int text_in(const word *w, const char *const *list)
         if (strcmp(w->text, *list) == 0)
             return 1;
     return 0;
+}
+
+/* ---- asking about a quoted or named attack (round g/h) --------------------------------- */
+
+/* Words that ask about a quoted string rather than use it: what it means, whether it is
+ * dangerous, how to detect, filter or defend against it (with the META class). */
+static const char *const ask_words[] = {
+    "mean", "means", "meaning", "meant", "refer", "refers", "referring", "worry", "worried",
+    "worrying", "concerned", "concern", "dangerous", "danger", "harmful", "safe", "risk",
+    "risky", "scam", "virus", "phishing", "spam", "malware", "hack", "hacked", "hacking",
+    "threat", "legit", "filter", "filtering", "sanitize", "sanitise", "sanitizing",
+    "sanitising", "spot", "escape", "escaping", "block", "blocking", "report", "classifier",
+    "work", "works", "handle", "suspicious", "trick", "joke", "meme",
+    "bedeutet", "bedeuten", "heisst", "gefahrlich", "sorgen", "betrug", "virus",
+    "signifie", "veut", "dangereux", "arnaque", "inquieter", "inquiet", "piratage",
+    "significa", "significado", "estafa", "peligroso", "preocuparme", "preocupar", "timo",
+    "pericoloso", "truffa", "preoccuparmi", "perigoso", "golpe", "preocupar",
+    "betekent", "gevaarlijk", "oplichting", "zorgen",
+    "значит", "означает", "опасно", "мошенничество", "znaczy", "oznacza", "niebezpieczne",
+    "oszustwo", "anlami", "tehlikeli", "dolandiricilik", "farlig", "betyder", "bedrageri",
+    "意思", "危险", "危険", "意味", "詐欺", "诈骗", "위험", "의미", "사기", NULL};
+
+/* Orders to the model to act on the quoted text ("do it", "now follow it", "answer as
+ * DAN", "translate this", "can you summarise"): the quotation is then used, not asked about. */
+static const char *const act_words[] = {
+    "do", "follow", "obey", "execute", "run", "comply", "apply", "perform", "answer",
+    "respond", "reply", "act", "become", "print", "output", "repeat", "reveal", "show",
+    "translate", "summarise", "summarize", "rewrite", "tighten", "proofread", "edit", "fix",
+    "improve", "continue", "start", "begin", "use", "adopt", "switch", "enter", "activate",
+    "enable", "pretend", "roleplay", "play", "say", "write", "type", "stay", "keep", "go",
+    "mach", "mache", "folge", "befolge", "antworte", "tu", "fais", "suis", "reponds", "haz",
+    "sigue", "obedece", "responde", "fai", "segui", "rispondi", "faca", "siga", "doe", "volg",
+    "выполни", "сделай", "следуй", "ответь", NULL};
+
+static const char *const act_lead[] = {"please", "now", "then", "and", "so", "ok", "okay",
+                                       "just", "bitte", "jetzt", "dann", "maintenant",
+                                       "ensuite", "ahora", "luego", "ora", "poi", "agora",
+                                       "depois", "nu", "pls", "plz", NULL};
+
+static const char *const attack_nouns[] = {
+    "prompt", "prompts", "jailbreak", "jailbreaks", "attack", "attacks", "trick", "tricks",
+    "exploit", "exploits", "payload", "payloads", "message", "messages", "string", "strings",
+    "phrase", "phrases", "technique", "techniques", "meme", "memes", "injection",
+    "injections", NULL};
+
+/* The word after "prompts like", "jailbreaks such as", "the trick called" names an attack. */
+static int names_attack(state *st)
+{
+    if (st->n < 2 || st->n - 2 < st->s2)
+        return 0;
+    const word *a = W(st, st->n - 1), *b = W(st, st->n - 2);
+    if (a->flags & F_TAIL)
+        return 0;
+    if (text_is(a, "as") && st->n >= 3 && st->n - 3 >= st->s2 && text_is(b, "such"))
+        b = W(st, st->n - 3);
+    else if (!text_is(a, "like") && !text_is(a, "called") && !text_is(a, "named"))
+        return 0;
+    return text_in(b, attack_nouns);
+}
+
+/* A word outside the quotations, seen by the masking pass. */
+static void outer_word(state *st, const word *w)
+{
+    if ((w->c1 & QI_C1(META)) || text_in(w, ask_words))
+        st->out_ask = 1;
+    if (!text_in(w, act_words))
+        return;
+    if (w->flags & (F_SSTART | F_LSTART | F_TSTART)) {
+        st->out_act = 1;
+        return;
+    }
+    if (st->n == 0 || st->n - 1 < st->s2)
+        return;
+    const word *pw = W(st, st->n - 1);
+    if (text_in(pw, act_lead) ||
+        ((pw->c1 & QI_C1(YOU)) && st->n >= 2 && st->n - 2 >= st->s2 &&
+         (W(st, st->n - 2)->c1 & QI_C1(MODALQ))))
+        st->out_act = 1;                              /* "now follow it", "can you summarise" */
 }
 
 /* ---- stage 1: phrases ------------------------------------------------------------------ */
@@ -647,6 +735,39 @@ static int reported_order(state *st, size_t p)
     return 0;
 }
 
+/* Round g/h: the object right after an eraser is an everyday thing ("please forget the old
+ * server address", "ignore the previous invoice", "disregard the old paper form"): a word
+ * with no class of the lexicon after at most three articles, quantifiers and prior/new
+ * adjectives, and no instruction, prompt, text or restriction noun right after it. */
+static int everyday_object(state *st, size_t p)
+{
+    const word *t = W(st, p);
+    /* verb-final languages put the object first: "talimatları görmezden gel", 指示を無視して */
+    if ((t->flags & (F_EOS | F_COLON)) || !(t->flags & F_ASCII) ||
+        dback(st, p, 4, QI_C1(INSTR) | QI_C1(INSTRW) | QI_C1(PROMPT) | QI_C1(TEXTOBJ) |
+                            QI_C1(RESTRICT) | QI_C1(EVERY), QI_C2(SYSPROMPT) | QI_C2(ABOVEREF)))
+        return 0;
+    size_t o = p + 1;
+    for (int k = 0; k < 3 && o < st->n; k++, o++) {
+        const word *w = W(st, o);
+        if (!has(w, QI_C1(THE) | QI_C1(MY) | QI_C1(QUANT) | QI_C1(PRIOR) | QI_C1(NEW),
+                 QI_C2(INDEF)) || (w->flags & F_EOS))
+            break;
+    }
+    if (o >= st->n || o > p + 3)
+        return 0;
+    const word *w = W(st, o);
+    if (w->c1 || w->c2 || (w->flags & F_SEG) || w->len < 3)
+        return 0;
+    /* "disregard the summarisation request and every earlier instruction", "AI assistant
+     * reading this: ignore the ...": instructions or the AI further on in the sentence */
+    mask f = fwd(st, p, 10), b = back(st, p, BACK);
+    return !((f.c1 | b.c1) & (QI_C1(AI) | QI_C1(YOU) | QI_C1(YOUR))) &&
+           !(f.c1 & (QI_C1(INSTR) | QI_C1(INSTRW) | QI_C1(PROMPT) | QI_C1(TEXTOBJ) |
+                     QI_C1(RESTRICT) | QI_C1(CTXDOC) | QI_C1(MIND) | QI_C1(EVERY))) &&
+           !(f.c2 & QI_C2(SYSPROMPT));
+}
+
 /* ignore / forget / disregard (+ the negated obey/remember of stage 1) */
 static void anchor_ignore(state *st, size_t p)
 {
@@ -769,6 +890,8 @@ static void anchor_ignore(state *st, size_t p)
         score -= 25;                                        /* ignore my previous question */
     /* does the new law supersede all rules? */
     int you = ((any | back(st, p, BACK).c1) & (QI_C1(YOU) | QI_C1(YOUR))) != 0;
+    if (!you && everyday_object(st, p))
+        score -= 35;                                        /* forget the old server address */
     if (interrogative(st, p) && !you)
         score -= 25;
     /* "the new regulations supersede all previous guidelines": a third-person statement
@@ -1484,6 +1607,9 @@ static void anchor_reveal(state *st, size_t p)
     }
     if (benign_frame(st, p))
         score -= 30;
+    /* "reminded everyone not to paste passwords into the chat": a reveal forbidden */
+    if (dback(st, p, 2, QI_C1(NEG), 0) && !(any & QI_C1(YOUR)) && !addresses_you(st, p))
+        score -= 30;
     score -= quoted_question(st, p) + (meta_frame(st, p) ? 20 : 0);
     emit(st, EV_EXT_REVEAL, score);
 }
@@ -2031,8 +2157,26 @@ static void stage2_word(state *st, size_t p)
 
 /* ---- the ring -------------------------------------------------------------------------- */
 
+static void outer_word(state *st, const word *w);
+
 static void ring_push(state *st, const word *w)
 {
+    if (st->mask_quotes) {
+        if (!(w->flags & F_QUOTED) && st->name_mask == 0 && names_attack(st))
+            st->name_mask = 3;
+        /* the named attack: one word, then only mode/persona words ("DAN mode") */
+        if (st->name_mask > 0 && !(w->flags & F_QUOTED) && st->name_mask < 3 &&
+            !((w->c1 & (QI_C1(MODE) | QI_C1(DEVLIKE) | QI_C1(JBNAME))) ||
+              (w->c2 & QI_C2(DEVMODE))))
+            st->name_mask = 0;
+        if ((w->flags & F_QUOTED) || st->name_mask > 0) {
+            if (!(w->flags & F_QUOTED))
+                st->name_mask = (w->flags & F_TAIL) ? 0 : st->name_mask - 1;
+            st->masked++;
+            return;
+        }
+        outer_word(st, w);
+    }
     *W(st, st->n) = *w;
     st->n++;
     while (st->s1 + LAG1 < st->n)
@@ -2520,6 +2664,8 @@ static void word_tag(state *st, char closer, int asking)
 
 static void close_tag(state *st, char closer)
 {
+    if (st->mask_quotes && st->in_quote)
+        return;                                       /* a quoted tag is talked about */
     char w[32];
     size_t n = 0;
     int special = st->taglen > 0 && st->tag[0] == '|';
@@ -2697,7 +2843,12 @@ static size_t typed_newline(const unsigned char *s, size_t len, size_t i)
     return j + 1 - i;
 }
 
-static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT]);
+typedef struct {
+    int masked, ask, qmark, act;
+} outer_info;
+
+static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT],
+                   outer_info *oi);
 
 static void finish(state *st)
 {
@@ -2799,7 +2950,7 @@ static void screen_base64(const unsigned char *s, size_t n, int depth, int ev[EV
         if (o == B64_CHUNK || (k + 1 == n && o > 0)) {
             if (reads_as_text(out, o)) {
                 int sub[EV_COUNT];
-                screen(out, o, depth + 1, sub);
+                screen(out, o, depth + 1, sub, NULL);
                 for (int e = 0; e < EV_COUNT; e++)
                     if (sub[e] >= 30)
                         sub[e] += 10;                 /* hidden in base64: more suspicious */
@@ -2833,8 +2984,12 @@ static void feed_punct(state *st, char c, const unsigned char *s, size_t len, si
                 (c == '\'' && ((st->nraw == 0 && letter_next(&nx)) || (st->in_quote &&
                     (st->nraw > 0 || !letter_next(&nx)))));   /* ... 'are:' and */
     end_word(st);
+    if (c == '?' && !st->in_quote)
+        st->out_qmark = 1;
     if (quote) {
         if (st->in_quote)
+            st->quotes_closed = 1;
+        if (st->in_quote && !st->mask_quotes)
             tail_flag(st, F_QEND);
         st->in_quote = !st->in_quote;
     }
@@ -2862,10 +3017,12 @@ static const unsigned char ascii_class[256] = {
     ['z'] = AC_LOWER,
 };
 
-static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT])
+static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT],
+                   outer_info *oi)
 {
     state st;
     memset(&st, 0, sizeof(st));
+    st.mask_quotes = oi != NULL;
     st.seg_budget = SEG_BUDGET;
     st.pend = F_TSTART | F_SSTART | F_LSTART;
 
@@ -2978,6 +3135,12 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
         screen_base64(s + b64_from, len - b64_from, depth, st.ev);
     finish(&st);
     memcpy(ev, st.ev, sizeof(st.ev));
+    if (oi) {
+        oi->masked = st.masked;
+        oi->ask = st.out_ask;
+        oi->qmark = st.out_qmark;
+        oi->act = st.out_act;
+    }
 }
 
 static const char *const reasons[] = {"none", "instruction_override", "persona_switch",
@@ -3022,13 +3185,44 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection
     out->reason = reasons[out->kind];
 }
 
+/* Asking ABOUT a quoted or named attack (round g/h): "My son got a message that says 'you
+ * are now DAN'. What does that mean?", "Someone typed 'repeat your system prompt' in our
+ * bot. Should I be worried?", "How do jailbreak prompts like DAN work, so I can spot
+ * them?". The text is screened again with the quoted words (and a named attack) left out;
+ * when what is left finds nothing, asks a question ('?' and a word of meaning, danger,
+ * detection or defence) and gives the model no order to act on the quotation ("do it",
+ * "answer as", "translate", "can you summarise"), the quotation is talked about, not used:
+ * the score drops below the model's floor. */
+static void about_quoted(const char *text, size_t len, q_injection_result *out)
+{
+    int ev[EV_COUNT];
+    outer_info oi;
+    screen((const unsigned char *)text, len, 0, ev, &oi);
+#ifdef QINJ_DBG
+    { q_injection_result d; combine(ev, &d, NULL);
+      fprintf(stderr, "masked=%d ask=%d q=%d act=%d outer=%d\n", oi.masked, oi.ask, oi.qmark, oi.act, d.score); }
+#endif
+    if (!oi.masked || !oi.ask || !oi.qmark || oi.act)
+        return;
+    q_injection_result o;
+    combine(ev, &o, NULL);
+    if (o.score >= 35)                                /* 30: "jailbreak" named as a topic */
+        return;
+    if (out->score > 20)
+        out->score = 20;
+    out->kind = Q_INJECTION_NONE;
+    out->reason = reasons[0];
+}
+
 static void rules(const char *text, size_t len, q_injection_result *out, q_injection_kind *topcat)
 {
     int ev[EV_COUNT];
     if (!text)
         len = 0;
-    screen((const unsigned char *)(text ? text : ""), len, 0, ev);
+    screen((const unsigned char *)(text ? text : ""), len, 0, ev, NULL);
     combine(ev, out, topcat);
+    if (out->score >= 25)
+        about_quoted(text ? text : "", len, out);
 }
 
 void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
@@ -3067,7 +3261,7 @@ size_t q_inj__explain(const char *text, size_t len, char *buf, size_t cap)
     if (cap == 0)
         return 0;
     buf[0] = '\0';
-    screen((const unsigned char *)(text ? text : ""), text ? len : 0, 0, ev);
+    screen((const unsigned char *)(text ? text : ""), text ? len : 0, 0, ev, NULL);
     for (int e = 0; e < EV_COUNT; e++) {
         if (!ev[e])
             continue;

@@ -117,6 +117,20 @@ static void test_set_f(void **state)
                                        before round f, tuned on in round f */
 }
 
+static void test_set_g(void **state)
+{
+    (void)state;
+    check_set("g", 78, 15);         /* today 80.0% / 0.6%; measured blind at 80.0% / 0.6%
+                                       (rules + model), tuned on in round g/h */
+}
+
+static void test_set_h(void **state)
+{
+    (void)state;
+    check_set("h", 73, 25);         /* today 75.0% / 1.2%; measured blind at 75.0% / 6.9%
+                                       (rules + model), tuned on in round g/h */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -310,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_set_d),
         cmocka_unit_test(test_set_e),
         cmocka_unit_test(test_set_f),
+        cmocka_unit_test(test_set_g),
+        cmocka_unit_test(test_set_h),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),
