@@ -475,6 +475,12 @@ static void stage1(state *st, size_t p)
             t->c2 |= QI_C2(DEVMODE);                                          /* developer mode */
         if ((t->c1 & QI_C1(MODE)) && (prev->c1 & QI_C1(JBPROP)))
             t->c2 |= QI_C2(DEVMODE);                          /* unfiltered mode, evil mode */
+        /* a restriction trait before "mode": "no-filter mode", "no restrictions mode",
+         * 制限なしモード (restriction-none mode) */
+        if ((t->c1 & QI_C1(MODE)) && prev2 &&
+            (((prev->c1 & QI_C1(NEGNO)) && (prev2->c1 & QI_C1(RESTRICT))) ||
+             ((prev->c1 & QI_C1(RESTRICT)) && (prev2->c1 & QI_C1(NEGNO)))))
+            t->c2 |= QI_C2(DEVMODE);
         if ((prev->c1 & QI_C1(SYSTEM)) &&
             ((t->c1 & (QI_C1(PROMPT) | QI_C1(INSTR))) || text_is(t, "message")))
             t->c2 |= QI_C2(SYSPROMPT);                                        /* system prompt */
