@@ -484,9 +484,12 @@ static void stage1(state *st, size_t p)
         if ((prev->c1 & QI_C1(SYSTEM)) &&
             ((t->c1 & (QI_C1(PROMPT) | QI_C1(INSTR))) || text_is(t, "message")))
             t->c2 |= QI_C2(SYSPROMPT);                                        /* system prompt */
+        static const char *const messages[] = {"message", "mensaje", "messaggio", "mensagem",
+                                               "bericht", "nachricht", NULL};
         if ((t->c1 & QI_C1(SYSTEM)) &&
             ((prev->c1 & QI_C1(PROMPT)) ||
-             (prev2 && (prev->c2 & QI_C2(OF)) && (prev2->c1 & QI_C1(PROMPT)))))
+             (prev2 && (prev->c2 & QI_C2(OF)) &&
+              ((prev2->c1 & QI_C1(PROMPT)) || text_in(prev2, messages)))))
             t->c2 |= QI_C2(SYSPROMPT);                                        /* prompt système */
         static const char *const keyish[] = {"api", "secret", "private", "access", "auth",
                                              "bearer", "ssh", "license", "activation", "product",
