@@ -32,6 +32,7 @@
 #include "injection.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -185,6 +186,7 @@ typedef struct {
     int out_ask;           /* outside the quotations: a word that asks about it */
     int out_qmark;         /* outside the quotations: a '?' */
     int out_act;           /* outside the quotations: an order to act on it */
+    int names_seen;        /* "like", "as", "called", "named": an attack may be named */
 
     /* co-occurrence: position + 1 of the last persona cue / jailbreak trait (0 = none) */
     size_t persona_at, jb_at, ai_at, you_are_at, instr_at;
@@ -345,32 +347,33 @@ static int text_in(const word *w, const char *const *list)
 /* Words that ask about a quoted string rather than use it: what it means, whether it is
  * dangerous, how to detect, filter or defend against it (with the META class). */
 static const char *const ask_words[] = {
-    "mean", "means", "meaning", "meant", "refer", "refers", "referring", "worry", "worried",
-    "worrying", "concerned", "concern", "dangerous", "danger", "harmful", "safe", "risk",
-    "risky", "scam", "virus", "phishing", "spam", "malware", "hack", "hacked", "hacking",
-    "threat", "legit", "filter", "filtering", "sanitize", "sanitise", "sanitizing",
-    "sanitising", "spot", "escape", "escaping", "block", "blocking", "report", "classifier",
-    "work", "works", "handle", "suspicious", "trick", "joke", "meme",
-    "bedeutet", "bedeuten", "heisst", "gefahrlich", "sorgen", "betrug", "virus",
-    "signifie", "veut", "dangereux", "arnaque", "inquieter", "inquiet", "piratage",
-    "significa", "significado", "estafa", "peligroso", "preocuparme", "preocupar", "timo",
-    "pericoloso", "truffa", "preoccuparmi", "perigoso", "golpe", "preocupar",
-    "betekent", "gevaarlijk", "oplichting", "zorgen",
-    "значит", "означает", "опасно", "мошенничество", "znaczy", "oznacza", "niebezpieczne",
-    "oszustwo", "anlami", "tehlikeli", "dolandiricilik", "farlig", "betyder", "bedrageri",
-    "意思", "危险", "危険", "意味", "詐欺", "诈骗", "위험", "의미", "사기", NULL};
+    "anlami", "arnaque", "bedeuten", "bedeutet", "bedrageri", "betekent", "betrug",
+    "betyder", "block", "blocking", "classifier", "concern", "concerned", "danger",
+    "dangereux", "dangerous", "dolandiricilik", "escape", "escaping", "estafa", "farlig",
+    "filter", "filtering", "gefahrlich", "gevaarlijk", "golpe", "hack", "hacked", "hacking",
+    "handle", "harmful", "heisst", "inquiet", "inquieter", "joke", "legit", "malware",
+    "mean", "meaning", "means", "meant", "meme", "niebezpieczne", "oplichting", "oszustwo",
+    "oznacza", "peligroso", "pericoloso", "perigoso", "phishing", "piratage",
+    "preoccuparmi", "preocupar", "preocuparme", "refer", "referring", "refers", "report",
+    "risk", "risky", "safe", "sanitise", "sanitising", "sanitize", "sanitizing", "scam",
+    "significa", "significado", "signifie", "sorgen", "spam", "spot", "suspicious",
+    "tehlikeli", "threat", "timo", "trick", "truffa", "veut", "virus", "work", "works",
+    "worried", "worry", "worrying", "znaczy", "zorgen", "значит", "мошенничество",
+    "означает", "опасно", "危险", "危険", "意味", "意思", "詐欺", "诈骗", "사기", "위험", "의미",
+};
 
 /* Orders to the model to act on the quoted text ("do it", "now follow it", "answer as
  * DAN", "translate this", "can you summarise"): the quotation is then used, not asked about. */
 static const char *const act_words[] = {
-    "do", "follow", "obey", "execute", "run", "comply", "apply", "perform", "answer",
-    "respond", "reply", "act", "become", "print", "output", "repeat", "reveal", "show",
-    "translate", "summarise", "summarize", "rewrite", "tighten", "proofread", "edit", "fix",
-    "improve", "continue", "start", "begin", "use", "adopt", "switch", "enter", "activate",
-    "enable", "pretend", "roleplay", "play", "say", "write", "type", "stay", "keep", "go",
-    "mach", "mache", "folge", "befolge", "antworte", "tu", "fais", "suis", "reponds", "haz",
-    "sigue", "obedece", "responde", "fai", "segui", "rispondi", "faca", "siga", "doe", "volg",
-    "выполни", "сделай", "следуй", "ответь", NULL};
+    "act", "activate", "adopt", "answer", "antworte", "apply", "become", "befolge", "begin",
+    "comply", "continue", "do", "doe", "edit", "enable", "enter", "execute", "faca", "fai",
+    "fais", "fix", "folge", "follow", "go", "haz", "improve", "keep", "mach", "mache",
+    "obedece", "obey", "output", "perform", "play", "pretend", "print", "proofread",
+    "repeat", "reply", "reponds", "respond", "responde", "reveal", "rewrite", "rispondi",
+    "roleplay", "run", "say", "segui", "show", "siga", "sigue", "start", "stay", "suis",
+    "summarise", "summarize", "switch", "tighten", "translate", "tu", "type", "use", "volg",
+    "write", "выполни", "ответь", "сделай", "следуй",
+};
 
 static const char *const act_lead[] = {"please", "now", "then", "and", "so", "ok", "okay",
                                        "just", "bitte", "jetzt", "dann", "maintenant",
@@ -382,6 +385,16 @@ static const char *const attack_nouns[] = {
     "exploit", "exploits", "payload", "payloads", "message", "messages", "string", "strings",
     "phrase", "phrases", "technique", "techniques", "meme", "memes", "injection",
     "injections", NULL};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* w is one of a sorted list (binary search: the masking pass looks up every word) */
+#define IN_SORTED(w, list)                                                                   \
+    (bsearch(&(const char *){(w)->text}, list, sizeof(list) / sizeof(list[0]),              \
+             sizeof(list[0]), cmp_str) != NULL)
 
 /* The word after "prompts like", "jailbreaks such as", "the trick called" names an attack. */
 static int names_attack(state *st)
@@ -401,17 +414,21 @@ static int names_attack(state *st)
 /* A word outside the quotations, seen by the masking pass. */
 static void outer_word(state *st, const word *w)
 {
-    if ((w->c1 & QI_C1(META)) || text_in(w, ask_words))
+    if (!st->out_ask && ((w->c1 & QI_C1(META)) || IN_SORTED(w, ask_words)))
         st->out_ask = 1;
-    if (!text_in(w, act_words))
+    if (st->out_act)
         return;
-    if (w->flags & (F_SSTART | F_LSTART | F_TSTART)) {
+    const word *pw = st->n > 0 ? W(st, st->n - 1) : NULL;
+    int lead = (w->flags & (F_SSTART | F_LSTART | F_TSTART)) != 0;
+    if (!lead && !(pw && ((pw->c1 & (QI_C1(YOU) | QI_C1(DISC) | QI_C1(NOW))) ||
+                          (pw->c2 & QI_C2(AND)) || text_is(pw, "then") || text_is(pw, "so"))))
+        return;                                       /* not in an imperative position */
+    if (!IN_SORTED(w, act_words))
+        return;
+    if (lead) {
         st->out_act = 1;
         return;
     }
-    if (st->n == 0 || st->n - 1 < st->s2)
-        return;
-    const word *pw = W(st, st->n - 1);
     if (text_in(pw, act_lead) ||
         ((pw->c1 & QI_C1(YOU)) && st->n >= 2 && st->n - 2 >= st->s2 &&
          (W(st, st->n - 2)->c1 & QI_C1(MODALQ))))
@@ -2185,6 +2202,9 @@ static void ring_push(state *st, const word *w)
             return;
         }
         outer_word(st, w);
+    } else if (!st->names_seen && ((w->c1 & QI_C1(AS)) || text_is(w, "called") ||
+                                   text_is(w, "named"))) {
+        st->names_seen = 1;
     }
     *W(st, st->n) = *w;
     st->n++;
@@ -2853,7 +2873,9 @@ static size_t typed_newline(const unsigned char *s, size_t len, size_t i)
 }
 
 typedef struct {
+    int mask;                  /* in: leave quoted and named words out */
     int masked, ask, qmark, act;
+    int quotes, names;         /* out: a quotation closed, a naming word ("like", "called") */
 } outer_info;
 
 static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT],
@@ -3031,7 +3053,7 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
 {
     state st;
     memset(&st, 0, sizeof(st));
-    st.mask_quotes = oi != NULL;
+    st.mask_quotes = oi && oi->mask;
     st.seg_budget = SEG_BUDGET;
     st.pend = F_TSTART | F_SSTART | F_LSTART;
 
@@ -3149,6 +3171,9 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
         oi->ask = st.out_ask;
         oi->qmark = st.out_qmark;
         oi->act = st.out_act;
+        oi->quotes = st.quotes_closed;
+        oi->qmark = st.out_qmark;
+        oi->names = st.names_seen;
     }
 }
 
@@ -3205,7 +3230,7 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection
 static void about_quoted(const char *text, size_t len, q_injection_result *out)
 {
     int ev[EV_COUNT];
-    outer_info oi;
+    outer_info oi = {1, 0, 0, 0, 0, 0, 0};
     screen((const unsigned char *)text, len, 0, ev, &oi);
 #ifdef QINJ_DBG
     { q_injection_result d; combine(ev, &d, NULL);
@@ -3228,9 +3253,10 @@ static void rules(const char *text, size_t len, q_injection_result *out, q_injec
     int ev[EV_COUNT];
     if (!text)
         len = 0;
-    screen((const unsigned char *)(text ? text : ""), len, 0, ev, NULL);
+    outer_info first = {0, 0, 0, 0, 0, 0, 0};
+    screen((const unsigned char *)(text ? text : ""), len, 0, ev, &first);
     combine(ev, out, topcat);
-    if (out->score >= 25)
+    if (out->score >= 25 && first.qmark && (first.quotes || first.names))
         about_quoted(text ? text : "", len, out);
 }
 
