@@ -131,6 +131,13 @@ static void test_set_h(void **state)
                                        (rules + model), tuned on in round g/h */
 }
 
+static void test_set_i(void **state)
+{
+    (void)state;
+    check_set("i", 85, 30);         /* never tuned on: measured blind at 85.0% / 2.5% before
+                                       round g/h and 87.5% / 2.5% after it (rules + model) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -326,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_set_f),
         cmocka_unit_test(test_set_g),
         cmocka_unit_test(test_set_h),
+        cmocka_unit_test(test_set_i),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),
