@@ -15,8 +15,9 @@
  *
  * Pure and thread-safe: no I/O, no heap allocation, no global mutable state (the
  * lexicon's read-only hash index is built once on first use, under pthread_once). One
- * pass of the rules and one of the model, O(n) in the input, with at most about 18 KiB
- * of stack for the rules and then 32 KiB for the model's bucket counts. */
+ * or two passes of the rules (the second, without the quoted words, only for a question
+ * about a quotation) and one of the model, O(n) in the input, with at most about 18 KiB of
+ * stack for the rules and then 32 KiB for the model's bucket counts. */
 #ifndef QUARRY_INJECTION_H
 #define QUARRY_INJECTION_H
 
