@@ -136,6 +136,18 @@ class JobReferences(unittest.TestCase):
                 " ARRAY[NULL]::int[], ARRAY['r']::text[], ARRAY[NULL]::text[],"
                 " ARRAY[NULL]::bytea[]);\n")
 
+    @staticmethod
+    def usage_row_today(kid):
+        sql("INSERT INTO daily_usage (api_key_id, day) VALUES (:'p1',"
+            " (now() AT TIME ZONE 'UTC')::date)", kid)
+
+    @staticmethod
+    def delete_key_sql(kid):
+        """An operator's delete of a key: its usage rows first (daily_usage keeps its foreign
+        key), in a transaction the caller ends."""
+        return (f"BEGIN; DELETE FROM daily_usage WHERE api_key_id = {kid};"
+                f" DELETE FROM api_keys WHERE id = {kid};")
+
     def race(self, name, usage_row_first):
         """An intake transaction holds the key's first job uncommitted while a delete of the
         key (and of its usage rows, which it must delete first) runs: the delete waits, then
@@ -143,8 +155,7 @@ class JobReferences(unittest.TestCase):
         key = limited_key(name)
         kid = key_id(key)
         if usage_row_first:   # later batches of the day only lock the existing row
-            sql("INSERT INTO daily_usage (api_key_id, day) VALUES (:'p1',"
-                " (now() AT TIME ZONE 'UTC')::date)", kid)
+            self.usage_row_today(kid)
         job = str(uuid.uuid4())
         intake_tx, deleter = self.psql(), None
         try:
@@ -152,8 +163,7 @@ class JobReferences(unittest.TestCase):
             intake_tx.stdin.flush()
             self.assertEqual(intake_tx.stdout.readline().strip(), "1")  # the call returned
             deleter = self.psql()
-            deleter.stdin.write(f"BEGIN; DELETE FROM daily_usage WHERE api_key_id = {kid};"
-                                f" DELETE FROM api_keys WHERE id = {kid}; COMMIT;\n")
+            deleter.stdin.write(self.delete_key_sql(kid) + " COMMIT;\n")
             deleter.stdin.close()
             time.sleep(1.0)
             self.assertIsNone(deleter.poll(), "the delete did not wait for the intake")
@@ -184,13 +194,11 @@ class JobReferences(unittest.TestCase):
     def test_an_intake_racing_a_delete_in_progress_writes_nothing(self):
         key = limited_key("e2e-ref-race-delete-first")
         kid = key_id(key)
-        sql("INSERT INTO daily_usage (api_key_id, day) VALUES (:'p1',"
-            " (now() AT TIME ZONE 'UTC')::date)", kid)
+        self.usage_row_today(kid)
         job = str(uuid.uuid4())
         deleter, intake_tx = self.psql(), None
         try:
-            deleter.stdin.write(f"BEGIN; DELETE FROM daily_usage WHERE api_key_id = {kid};"
-                                f" DELETE FROM api_keys WHERE id = {kid}; SELECT 'deleted';\n")
+            deleter.stdin.write(self.delete_key_sql(kid) + " SELECT 'deleted';\n")
             deleter.stdin.flush()
             self.assertEqual(deleter.stdout.readline().strip(), "deleted")
             intake_tx = self.psql()
