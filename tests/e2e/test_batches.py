@@ -344,9 +344,11 @@ class BatchTest(unittest.TestCase):
         key = create_key("batch-expiry")
         key_id = key_id_of(key)
         batch_id = str(uuid.uuid4())
-        # Published (so not re-sent) but never consumed, and past its expiry.
+        # Published (so not re-sent), never consumed, and expiring in a few seconds: already
+        # expired, the sweeper (every 2 s in tests) could release the reservation before the
+        # first check below reads it.
         sql("INSERT INTO batches (id, api_key_id, expires_at, published_at)"
-            " VALUES (:'p1'::uuid, :'p2', now() - interval '1 second', now());"
+            " VALUES (:'p1'::uuid, :'p2', now() + interval '5 seconds', now());"
             "INSERT INTO jobs (id, api_key_id, question, model, max_tokens, batch_id, custom_id,"
             " batch_line, reserved_tokens, reserved_usd)"
             " SELECT gen_random_uuid(), :'p2', 'Late question ' || g || '?', :'p3', 64,"
