@@ -74,11 +74,13 @@ typedef struct {
 
 /* --- setup -------------------------------------------------------------------------------- */
 
-static void on_delivered(void *opaque, const char *err, void *ctx)
+static void on_delivered(void *opaque, const char *key, size_t key_len, const void *payload,
+                         size_t len, const char *err, void *ctx)
 {
     batch_upload *u = opaque;
     intake_batches *b = ctx;
 
+    (void)key, (void)key_len, (void)payload, (void)len;
     pthread_mutex_lock(&b->mu);
     if (err)
         u->delivery_failures++;

@@ -69,7 +69,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *listen_addr, *db_url, *brokers, *topic;
-    long threads, pool_size, committers, max_body, default_max_tokens, max_tokens_limit;
+    long threads, pool_size, committers, publish_attempts, message_timeout, max_body, default_max_tokens, max_tokens_limit;
     long max_conns, idle_timeout, conn_memory, key_ttl, overhead, fixed, max_buffered;
     long batch_max_requests, batch_max_bytes, batch_max_uploads, batch_window;
     char host[256];
@@ -108,6 +108,9 @@ int main(int argc, char **argv)
     if (q_env_long("QUARRY_INTAKE_THREADS", 4, 1, 256, &threads) ||
         q_env_long("QUARRY_DB_POOL_SIZE", threads, 1, 512, &pool_size) ||
         q_env_long("QUARRY_INTAKE_COMMITTERS", 1, 1, 16, &committers) ||
+        q_env_long("QUARRY_INTAKE_PUBLISH_ATTEMPTS", 3, 1, 100, &publish_attempts) ||
+        /* read again by the producers (queue.c) */
+        q_env_long("QUARRY_KAFKA_MESSAGE_TIMEOUT_MS", 10000, 100, 3600000, &message_timeout) ||
         q_env_long("QUARRY_INTAKE_MAX_CONNECTIONS", 10000, 16, 1000000, &max_conns) ||
         q_env_long("QUARRY_INTAKE_IDLE_TIMEOUT", 15, 1, 3600, &idle_timeout) ||
         q_env_long("QUARRY_INTAKE_CONNECTION_MEMORY", 16384, 4096, 1048576, &conn_memory) ||
@@ -165,7 +168,8 @@ int main(int argc, char **argv)
                "not exceed QUARRY_MAX_TOKENS_LIMIT");
         goto out;
     }
-    pipeline = intake_pipeline_start(db_url, (unsigned)committers, brokers, topic);
+    pipeline = intake_pipeline_start(db_url, (unsigned)committers, (int)publish_attempts,
+                                     brokers, topic);
     listener = pipeline ? intake_listener_start(db_url, keys) : NULL;
     if (!pipeline || !listener)
         goto out;

@@ -18,11 +18,12 @@
 #define MAX_PENDING_REJECTIONS 20000
 #define MAX_THREADS 16
 
-typedef struct failed_delivery {
-    intake_submission *s;
-    char err[160];
-    struct failed_delivery *next;
-} failed_delivery;
+/* What a produced job carries to its delivery report (the request is answered by then). */
+typedef struct {
+    unsigned long group;     /* its group commit, which picks its partition */
+    long long published_us;  /* when produced (the last time, after a retry) */
+    int attempts;
+} published_job;
 
 typedef struct rejection_node {
     intake_rejection r;
@@ -32,18 +33,31 @@ typedef struct rejection_node {
 typedef struct {
     intake_pipeline *p;
     PGconn *conn;
+    int prepared_pid;   /* the backend (session) the accept statement is prepared in */
     pthread_t thread;
 } worker;
 
 /* Where a submission's time goes, summed over an interval and logged at info level
  * ("intake.pipeline", every STATS_EVERY_US while there is traffic): waiting for a committer,
- * the commit call, and Kafka from produce to delivery report. */
+ * the commit call, waiting for the answering thread, and (after the answer) Kafka from
+ * produce to delivery report. */
 #define STATS_EVERY_US 10000000LL
 typedef struct {
     long long since_us;
-    long batches, jobs, delivered;
-    double wait_ms, commit_ms, commit_max_ms, kafka_ms, kafka_max_ms;
+    long batches, jobs, answered, delivered;
+    double wait_ms, commit_ms, commit_max_ms, answer_ms, answer_max_ms, kafka_ms, kafka_max_ms;
 } pipeline_stats;
+
+/* A group commit's accepted jobs, handed from its committer to the answering thread, so that
+ * the next commit runs while these are produced and answered. */
+typedef struct accepted_batch {
+    intake_submission **items;
+    size_t n;
+    long long created_at_ms;
+    char created_at[32];          /* as in the 202: 2026-12-03T11:22:36.822Z */
+    long long committed_us;
+    struct accepted_batch *next;
+} accepted_batch;
 
 struct intake_pipeline {
     pthread_mutex_t mu;
@@ -53,7 +67,13 @@ struct intake_pipeline {
     intake_submission *head, *tail;   /* waiting submissions, in arrival order */
     size_t queued;
     long seq;
-    failed_delivery *failed;          /* Kafka refused these: fail the job, answer 503 */
+    int publish_attempts;             /* per job, before leaving it to the sweeper */
+    accepted_batch *acc_head, *acc_tail; /* committed, waiting for the answering thread */
+    pthread_cond_t acc_cv;
+    int answer_stopping;
+    int answerer_running;
+    pthread_t answerer;
+    PGconn *answer_conn;              /* the answering thread's, for the rare failure */
     rejection_node *rej_head, *rej_tail;
     size_t rejections, rejections_dropped;
     int stopping;
@@ -71,9 +91,9 @@ static long long mono_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Adds to the interval's figures; logs and restarts them when the interval is over. */
-static void stats_add(intake_pipeline *p, long batches, long jobs, double wait_ms,
-                      double commit_ms, long delivered, double kafka_ms)
+/* Adds d to the interval's figures (its maxima: the largest single value, when d counts
+ * one); logs and restarts them when the interval is over. */
+static void stats_add(intake_pipeline *p, const pipeline_stats *d)
 {
     long long now = mono_us();
     pipeline_stats *st = &p->stats, out;
@@ -82,16 +102,20 @@ static void stats_add(intake_pipeline *p, long batches, long jobs, double wait_m
     pthread_mutex_lock(&p->stats_mu);
     if (!st->since_us)
         st->since_us = now;
-    st->batches += batches;
-    st->jobs += jobs;
-    st->wait_ms += wait_ms;
-    st->commit_ms += commit_ms;
-    if (batches && commit_ms > st->commit_max_ms)
-        st->commit_max_ms = commit_ms;
-    st->delivered += delivered;
-    st->kafka_ms += kafka_ms;
-    if (delivered && kafka_ms > st->kafka_max_ms)
-        st->kafka_max_ms = kafka_ms;
+    st->batches += d->batches;
+    st->jobs += d->jobs;
+    st->wait_ms += d->wait_ms;
+    st->commit_ms += d->commit_ms;
+    if (d->commit_max_ms > st->commit_max_ms)
+        st->commit_max_ms = d->commit_max_ms;
+    st->answered += d->answered;
+    st->answer_ms += d->answer_ms;
+    if (d->answer_max_ms > st->answer_max_ms)
+        st->answer_max_ms = d->answer_max_ms;
+    st->delivered += d->delivered;
+    st->kafka_ms += d->kafka_ms;
+    if (d->kafka_max_ms > st->kafka_max_ms)
+        st->kafka_max_ms = d->kafka_max_ms;
     if (now - st->since_us >= STATS_EVERY_US) {
         out = *st;
         memset(st, 0, sizeof(*st));
@@ -101,13 +125,15 @@ static void stats_add(intake_pipeline *p, long batches, long jobs, double wait_m
     pthread_mutex_unlock(&p->stats_mu);
     if (log && q_log_enabled(Q_LOG_INFO))
         q_log(Q_LOG_INFO, "intake.pipeline",
-              json_pack("{s:f,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "seconds",
+              json_pack("{s:f,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "seconds",
                         (now - out.since_us) / 1e6, "batches", (json_int_t)out.batches, "jobs",
                         (json_int_t)out.jobs, "jobs_per_batch",
                         out.batches ? (double)out.jobs / out.batches : 0.0, "wait_ms_mean",
                         out.jobs ? out.wait_ms / out.jobs : 0.0, "commit_ms_mean",
                         out.batches ? out.commit_ms / out.batches : 0.0, "commit_ms_max",
-                        out.commit_max_ms, "kafka_ms_mean",
+                        out.commit_max_ms, "answer_ms_mean",
+                        out.answered ? out.answer_ms / out.answered : 0.0, "answer_ms_max",
+                        out.answer_max_ms, "kafka_ms_mean",
                         out.delivered ? out.kafka_ms / out.delivered : 0.0, "kafka_ms_max",
                         out.kafka_max_ms));
 }
@@ -181,6 +207,24 @@ static void answer_accepted(intake_submission *s, const char *created_at, const 
     http_resume(req);
 }
 
+/* A new job, committed and handed to Kafka: logged and answered 202. */
+static void answer_committed(intake_submission *s, const char *created_at)
+{
+    q_log_line line;
+
+    if (q_log_begin(&line, Q_LOG_INFO, "job.accepted")) {
+        q_log_str(&line, "job_id", s->id);
+        q_log_str(&line, "request_id", s->req->request_id);
+        q_log_int(&line, "api_key_id", s->key_id);
+        q_log_str(&line, "model", s->model);
+        q_log_int(&line, "question_chars", s->question_chars);
+        q_log_int(&line, "max_tokens", s->max_tokens);
+        q_log_bool(&line, "flagged", s->injection_reason != NULL);
+        q_log_end(&line);
+    }
+    answer_accepted(s, created_at, "queued", 0);
+}
+
 static long seconds_to_utc_midnight(void)
 {
     time_t now = time(NULL);
@@ -190,56 +234,50 @@ static long seconds_to_utc_midnight(void)
 
 static unsigned long group_of(void *opaque)
 {
-    return ((intake_submission *)opaque)->group;
+    return ((published_job *)opaque)->group;
 }
 
 /* --- Kafka delivery reports (on the producer's poll thread) --------------------------------- */
 
-static void on_delivered(void *opaque, const char *err, void *ctx)
+/* The request was answered when the job committed; a job the broker did not acknowledge is
+ * produced again (it is queued in PostgreSQL either way, and the consumer claims each job
+ * once), and after publish_attempts it is left to the sweeper, which re-publishes jobs that
+ * stay queued. */
+static void on_delivered(void *opaque, const char *key, size_t key_len, const void *payload,
+                         size_t len, const char *err, void *ctx)
 {
     intake_pipeline *p = ctx;
-    intake_submission *s = opaque;
-
-    failed_delivery *f;
+    published_job *j = opaque;
+    char job_id[Q_UUID_LEN + 1], why[160];
+    int stopping;
 
     if (!err) {
-        char created_at[40];
-        time_t secs = (time_t)(s->created_at_ms / 1000);
-        struct tm tm;
+        double ms = (mono_us() - j->published_us) / 1000.0;
 
-        stats_add(p, 0, 0, 0, 0, 1, (mono_us() - s->published_us) / 1000.0);
-        gmtime_r(&secs, &tm);
-        strftime(created_at, sizeof(created_at), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(created_at + strlen(created_at), sizeof(created_at) - strlen(created_at),
-                 ".%03dZ", (int)(s->created_at_ms % 1000));
-        q_log_line line;
-
-        if (q_log_begin(&line, Q_LOG_INFO, "job.accepted")) {
-            q_log_str(&line, "job_id", s->id);
-            q_log_str(&line, "request_id", s->req->request_id);
-            q_log_int(&line, "api_key_id", s->key_id);
-            q_log_str(&line, "model", s->model);
-            q_log_int(&line, "question_chars", s->question_chars);
-            q_log_int(&line, "max_tokens", s->max_tokens);
-            q_log_bool(&line, "flagged", s->injection_reason != NULL);
-            q_log_end(&line);
-        }
-        answer_accepted(s, created_at, "queued", 0);
+        stats_add(p, &(pipeline_stats){.delivered = 1, .kafka_ms = ms, .kafka_max_ms = ms});
+        free(j);
         return;
     }
-    f = calloc(1, sizeof(*f));
-    if (!f) { /* cannot even queue the failure: the sweeper will republish the queued job */
-        answer_error(s, 503, "QUEUE_UNAVAILABLE", NULL,
-                     "the job queue is unavailable, retry later");
-        return;
-    }
-    f->s = s;
-    snprintf(f->err, sizeof(f->err), "%s", err);
+    snprintf(job_id, sizeof(job_id), "%.*s", (int)(key_len < Q_UUID_LEN ? key_len : Q_UUID_LEN),
+             key ? key : "");
     pthread_mutex_lock(&p->mu);
-    f->next = p->failed;
-    p->failed = f;
-    pthread_cond_signal(&p->cv);
+    stopping = p->stopping;
     pthread_mutex_unlock(&p->mu);
+    if (!stopping && j->attempts < p->publish_attempts) {
+        j->attempts++;
+        j->published_us = mono_us();
+        if (intake_queue_publish(p->queue, job_id, payload, len, j, why, sizeof(why)) == 0) {
+            q_log(Q_LOG_WARN, "job.publish_retry",
+                  json_pack("{s:s,s:s,s:i}", "job_id", job_id, "error", err, "attempt",
+                            j->attempts));
+            return;
+        }
+        err = why;
+    }
+    q_log(Q_LOG_ERROR, "job.publish_abandoned",
+          json_pack("{s:s,s:s,s:i,s:s}", "job_id", job_id, "error", err, "attempts",
+                    j->attempts, "then", "queued in PostgreSQL: the sweeper re-publishes it"));
+    free(j);
 }
 
 static void fail_undelivered(PGconn *conn, intake_submission *s, const char *err)
@@ -247,8 +285,9 @@ static void fail_undelivered(PGconn *conn, intake_submission *s, const char *err
     q_log(Q_LOG_ERROR, "job.enqueue_failed",
           json_pack("{s:s,s:s,s:s}", "job_id", s->id, "request_id", s->req->request_id,
                     "error", err));
-    /* The row is committed but no 202 went out: end the job (releasing its reservation)
-     * so it is not left queued, and tell the client to retry. */
+    /* The row is committed but no 202 went out (Kafka would not even take the message, say
+     * its local queue is full): end the job (releasing its reservation) so it is not left
+     * queued, and tell the client to retry. */
     if (!conn || q_db_ensure(conn) != 0 ||
         intake_store_fail_job(conn, s->id, "QUEUE_UNAVAILABLE", "the job could not be queued"))
         q_log(Q_LOG_ERROR, "job.fail_unqueued_failed", json_pack("{s:s}", "job_id", s->id));
@@ -300,33 +339,44 @@ static void fail_batch(intake_submission **items, size_t n, int status, const ch
         answer_error(items[i], status, code, NULL, msg);
 }
 
+/* Produces an accepted job's message and answers 202 (503 when Kafka would not take it). */
+static void answer_accepted_job(intake_pipeline *p, PGconn *conn, intake_submission *s,
+                                long long created_at_ms, const char *created_at)
+{
+    q_job_message msg;
+    published_job *j;
+    char *payload, err[200];
+
+    memset(&msg, 0, sizeof(msg));
+    memcpy(msg.id, s->id, sizeof(msg.id));
+    msg.api_key_id = s->key_id;
+    snprintf(msg.model, sizeof(msg.model), "%s", s->model);
+    msg.created_at_ms = s->created_at_ms = created_at_ms;
+    payload = q_job_message_encode(&msg);
+    j = malloc(sizeof(*j));
+    if (!payload || !j) {
+        free(payload);
+        free(j);
+        fail_undelivered(conn, s, "out of memory");
+        return;
+    }
+    j->group = s->group;
+    j->published_us = mono_us();
+    j->attempts = 1;
+    if (intake_queue_publish(p->queue, s->id, payload, strlen(payload), j, err,
+                             sizeof(err)) != 0) {
+        free(j);
+        fail_undelivered(conn, s, err);
+    } else {
+        answer_committed(s, created_at);
+    }
+    free(payload);
+}
+
+/* Answers a submission the accept call did not accept: quota, idempotency, key. */
 static void answer_outcome(intake_pipeline *p, PGconn *conn, intake_submission *s,
                            const char *outcome, json_t *detail)
 {
-    char err[200];
-
-    if (strcmp(outcome, "accepted") == 0) {
-        q_job_message msg;
-        char *payload;
-
-        memset(&msg, 0, sizeof(msg));
-        memcpy(msg.id, s->id, sizeof(msg.id));
-        msg.api_key_id = s->key_id;
-        snprintf(msg.model, sizeof(msg.model), "%s", s->model);
-        msg.created_at_ms = json_integer_value(json_object_get(detail, "created_at_ms"));
-        s->created_at_ms = msg.created_at_ms;
-        payload = q_job_message_encode(&msg);
-        if (!payload) {
-            fail_undelivered(conn, s, "out of memory");
-            return;
-        }
-        s->published_us = mono_us();
-        if (intake_queue_publish(p->queue, s->id, payload, strlen(payload), s, err,
-                                 sizeof(err)) != 0)
-            fail_undelivered(conn, s, err);
-        free(payload);
-        return;
-    }
     if (strcmp(outcome, "quota") == 0) {
         intake_rejection r = {.key_id = s->key_id, .code = "QUOTA_EXCEEDED",
                               .action = "rejected", .question_chars = s->question_chars,
@@ -392,11 +442,80 @@ static void answer_outcome(intake_pipeline *p, PGconn *conn, intake_submission *
     answer_error(s, 401, "INVALID_API_KEY", NULL, "the API key is unknown, disabled or expired");
 }
 
+/* Queues the batch's accepted submissions (answered[i] == 0) for the answering thread;
+ * answers them here when memory runs out. */
+static void hand_over_accepted(intake_pipeline *p, PGconn *conn, intake_submission **items,
+                               size_t n, const char *answered, json_t *created)
+{
+    accepted_batch *b = calloc(1, sizeof(*b));
+    long long created_at_ms = json_integer_value(json_object_get(created, "created_at_ms"));
+    const char *created_at = json_string_value(json_object_get(created, "created_at"));
+
+    if (!created_at)
+        created_at = "";
+    if (b)
+        b->items = malloc(n * sizeof(*b->items));
+    if (!b || !b->items) {
+        if (b)
+            free(b);
+        for (size_t i = 0; i < n; i++)
+            if (!answered[i])
+                answer_accepted_job(p, conn, items[i], created_at_ms, created_at);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!answered[i])
+            b->items[b->n++] = items[i];
+    if (b->n == 0) {
+        free(b->items);
+        free(b);
+        return;
+    }
+    b->created_at_ms = created_at_ms;
+    snprintf(b->created_at, sizeof(b->created_at), "%s", created_at);
+    b->committed_us = mono_us();
+    pthread_mutex_lock(&p->mu);
+    if (p->acc_tail)
+        p->acc_tail->next = b;
+    else
+        p->acc_head = b;
+    p->acc_tail = b;
+    pthread_cond_signal(&p->acc_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+#define ACCEPT_STATEMENT "quarry_intake_accept"
+#define ACCEPT_SQL                                                                         \
+    "SELECT idx, outcome, detail::text FROM quarry_intake_accept("                          \
+    "$1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::real[],"              \
+    " $7::bigint[], $8::bigint[], $9::text[], $10::int[], $11::int[],"                      \
+    " $12::text[], $13::text[], $14::bytea[])"
+
+/* Prepares the accept call once per database session (again after a reconnect), instead of
+ * parsing and planning it for every group commit. 0 or -1. */
+static int prepare_accept(worker *w)
+{
+    int pid = PQbackendPID(w->conn);
+    PGresult *res;
+    int ok;
+
+    if (pid != 0 && pid == w->prepared_pid)
+        return 0;
+    res = PQprepare(w->conn, ACCEPT_STATEMENT, ACCEPT_SQL, A_COUNT, NULL);
+    ok = q_db_check(res, PGRES_COMMAND_OK, "prepare accept");
+    PQclear(res);
+    if (!ok)
+        return -1;
+    w->prepared_pid = pid;
+    return 0;
+}
+
 /* Accepts n submissions (sorted by key) in one call. Returns 0, or -1 when the call failed
  * without any answer sent (`conn_failed` says whether the connection was at fault). */
-static int try_batch(intake_pipeline *p, PGconn *conn, intake_submission **items, size_t n,
+static int try_batch(intake_pipeline *p, worker *w, intake_submission **items, size_t n,
                      int *conn_failed)
 {
+    PGconn *conn = w->conn;
     q_buf a[A_COUNT];
     const char *params[A_COUNT];
     PGresult *res = NULL;
@@ -438,12 +557,11 @@ static int try_batch(intake_pipeline *p, PGconn *conn, intake_submission **items
             goto out;
         params[i] = q_buf_cstr(&a[i]);
     }
-    res = PQexecParams(conn,
-                       "SELECT idx, outcome, detail::text FROM quarry_intake_accept("
-                       "$1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::real[],"
-                       " $7::bigint[], $8::bigint[], $9::text[], $10::int[], $11::int[],"
-                       " $12::text[], $13::text[], $14::bytea[])",
-                       A_COUNT, NULL, params, NULL, NULL, 0);
+    if (prepare_accept(w) != 0) {
+        *conn_failed = PQstatus(conn) != CONNECTION_OK;
+        goto out;
+    }
+    res = PQexecPrepared(conn, ACCEPT_STATEMENT, A_COUNT, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "accept batch")) {
         *conn_failed = q_db_is_connection_error(res, conn);
         goto out;
@@ -474,9 +592,7 @@ static int try_batch(intake_pipeline *p, PGconn *conn, intake_submission **items
             }
             json_decref(detail);
         }
-        for (size_t i = 0; i < n; i++)
-            if (!answered[i])
-                answer_outcome(p, conn, items[i], "accepted", created);
+        hand_over_accepted(p, conn, items, n, answered, created);
         json_decref(created);
         free(answered);
     }
@@ -488,8 +604,9 @@ out:
     return rc;
 }
 
-static void run_batch(intake_pipeline *p, PGconn *conn, intake_submission **items, size_t n)
+static void run_batch(intake_pipeline *p, worker *w, intake_submission **items, size_t n)
 {
+    PGconn *conn = w->conn;
     int conn_failed;
 
     qsort(items, n, sizeof(*items), by_key_then_arrival);
@@ -503,8 +620,11 @@ static void run_batch(intake_pipeline *p, PGconn *conn, intake_submission **item
 
     for (size_t i = 0; i < n; i++)
         wait_ms += (t0 - items[i]->queued_us) / 1000.0;
-    if (try_batch(p, conn, items, n, &conn_failed) == 0) {
-        stats_add(p, 1, (long)n, wait_ms, (mono_us() - t0) / 1000.0, 0, 0);
+    if (try_batch(p, w, items, n, &conn_failed) == 0) {
+        double ms = (mono_us() - t0) / 1000.0;
+
+        stats_add(p, &(pipeline_stats){.batches = 1, .jobs = (long)n, .wait_ms = wait_ms,
+                                       .commit_ms = ms, .commit_max_ms = ms});
         return;
     }
     if (conn_failed || n == 1) {
@@ -516,7 +636,7 @@ static void run_batch(intake_pipeline *p, PGconn *conn, intake_submission **item
     }
     /* One bad element (say, a key deleted a moment ago) must not fail the others. */
     for (size_t i = 0; i < n; i++)
-        if (try_batch(p, conn, &items[i], 1, &conn_failed) != 0)
+        if (try_batch(p, w, &items[i], 1, &conn_failed) != 0)
             fail_batch(&items[i], 1, 503, "DATABASE_UNAVAILABLE",
                        "could not store the question, retry later");
 }
@@ -571,14 +691,14 @@ static void *worker_main(void *arg)
 
     if (!items)
         abort(); /* at startup, 32 KiB */
+    pthread_setname_np(pthread_self(), "intake-commit");
     for (;;) {
         size_t n = 0, dropped = 0;
-        failed_delivery *failed;
         rejection_node *rej = NULL;
         int stopping;
 
         pthread_mutex_lock(&p->mu);
-        while (!p->head && !p->failed && !p->rej_head && !p->stopping)
+        while (!p->head && !p->rej_head && !p->stopping)
             pthread_cond_wait(&p->cv, &p->mu);
         while (p->head && n < MAX_BATCH) {
             items[n++] = p->head;
@@ -590,8 +710,6 @@ static void *worker_main(void *arg)
         for (size_t i = 0; i < n; i++)
             items[i]->group = p->batches;
         p->batches++;
-        failed = p->failed;
-        p->failed = NULL;
         if (n == 0 || p->rejections >= 256) {
             rej = p->rej_head;
             p->rej_head = p->rej_tail = NULL;
@@ -602,14 +720,8 @@ static void *worker_main(void *arg)
         stopping = p->stopping && !p->head;
         pthread_mutex_unlock(&p->mu);
 
-        while (failed) {
-            failed_delivery *f = failed;
-            failed = f->next;
-            fail_undelivered(w->conn, f->s, f->err);
-            free(f);
-        }
         if (n)
-            run_batch(p, w->conn, items, n);
+            run_batch(p, w, items, n);
         if (rej) {
             write_rejections(w->conn, rej);
             while (rej) {
@@ -628,8 +740,43 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The answering thread: produces and answers each committed batch in commit order. */
+static void *answerer_main(void *arg)
+{
+    intake_pipeline *p = arg;
+
+    pthread_setname_np(pthread_self(), "intake-answer");
+    for (;;) {
+        accepted_batch *b;
+        double ms;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->acc_head && !p->answer_stopping)
+            pthread_cond_wait(&p->acc_cv, &p->mu);
+        b = p->acc_head;
+        if (b) {
+            p->acc_head = b->next;
+            if (!p->acc_head)
+                p->acc_tail = NULL;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!b)
+            break; /* stopping, and nothing left */
+        ms = (mono_us() - b->committed_us) / 1000.0;
+        for (size_t i = 0; i < b->n; i++)
+            answer_accepted_job(p, p->answer_conn, b->items[i], b->created_at_ms,
+                                b->created_at);
+        stats_add(p, &(pipeline_stats){.answered = (long)b->n, .answer_ms = ms * (double)b->n,
+                                       .answer_max_ms = ms});
+        free(b->items);
+        free(b);
+    }
+    return NULL;
+}
+
 intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
-                                       const char *brokers, const char *topic)
+                                       int publish_attempts, const char *brokers,
+                                       const char *topic)
 {
     intake_pipeline *p = calloc(1, sizeof(*p));
 
@@ -638,10 +785,12 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->stats_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->acc_cv, NULL);
     if (threads < 1)
         threads = 1;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
+    p->publish_attempts = publish_attempts < 1 ? 1 : publish_attempts;
     /* linger.ms 1: a group commit produces its jobs in one burst into one partition (see
      * group_of), so a longer linger adds latency without making the record batches bigger
      * (5 ms measured: Kafka mean 9-13 ms from produce to acknowledgement; 1 ms: 5-10 ms). */
@@ -649,6 +798,12 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
                                   on_delivered, group_of, p);
     if (!p->queue)
         goto fail;
+    p->answer_conn = q_db_connect(db_url, 30);
+    if (!p->answer_conn)
+        goto fail;
+    if (pthread_create(&p->answerer, NULL, answerer_main, p) != 0)
+        goto fail;
+    p->answerer_running = 1;
     for (unsigned i = 0; i < threads; i++) {
         p->workers[i].p = p;
         p->workers[i].conn = q_db_connect(db_url, 30);
@@ -712,8 +867,6 @@ void intake_pipeline_record(intake_pipeline *p, const intake_rejection *r)
 
 void intake_pipeline_stop(intake_pipeline *p)
 {
-    PGconn *conn;
-
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
@@ -726,21 +879,18 @@ void intake_pipeline_stop(intake_pipeline *p)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->n_workers; i++)
         pthread_join(p->workers[i].thread, NULL);
-    /* Delivery reports of the last batches resume their requests; failures land in
-     * p->failed, handled below with the first worker's connection. */
+    if (p->answerer_running) { /* it answers what the committers handed over, then ends */
+        pthread_mutex_lock(&p->mu);
+        p->answer_stopping = 1;
+        pthread_cond_signal(&p->acc_cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->answerer, NULL);
+        p->answerer_running = 0;
+    }
+    /* Every request is answered by now; the last jobs' messages get up to 10 s to reach
+     * the broker, and any that do not stay queued in PostgreSQL for the sweeper. */
     intake_queue_stop(p->queue);
     p->queue = NULL;
-    conn = p->n_workers ? p->workers[0].conn : NULL;
-    pthread_mutex_lock(&p->mu);
-    while (p->failed) {
-        failed_delivery *f = p->failed;
-        p->failed = f->next;
-        pthread_mutex_unlock(&p->mu);
-        fail_undelivered(conn, f->s, f->err);
-        free(f);
-        pthread_mutex_lock(&p->mu);
-    }
-    pthread_mutex_unlock(&p->mu);
 }
 
 void intake_pipeline_free(intake_pipeline *p)
@@ -757,6 +907,9 @@ void intake_pipeline_free(intake_pipeline *p)
     }
     for (unsigned i = 0; i < p->n_workers; i++)
         PQfinish(p->workers[i].conn);
+    if (p->answer_conn)
+        PQfinish(p->answer_conn);
+    pthread_cond_destroy(&p->acc_cv);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->stats_mu);
     pthread_mutex_destroy(&p->mu);

@@ -4,10 +4,16 @@
  * intake_pipeline_submit(). A few pipeline threads, each with its own database connection,
  * take every submission waiting at that moment and accept them in one call of
  * quarry_intake_accept() (migration 0003): one transaction inserts the jobs, reserves quota
- * atomically per key and honours idempotency keys. The accepted jobs are then produced to
- * Kafka without waiting, all of one batch to one partition (one record batch for the broker),
- * and each request is answered (202) from the delivery report. The more load, the bigger the
- * batches, so the per-job cost of a commit falls as traffic rises.
+ * atomically per key and honours idempotency keys. The more load, the bigger the batches, so
+ * the per-job cost of a commit falls as traffic rises.
+ *
+ * Once the commit returns, each accepted job is handed to the Kafka producer (all of one
+ * batch to one partition: one record batch for the broker) and its request is answered 202
+ * at once: the job is durable in PostgreSQL, which is what a 202 promises. The broker's
+ * acknowledgement arrives later; a job it does not acknowledge is produced again, up to
+ * QUARRY_INTAKE_PUBLISH_ATTEMPTS times, and otherwise stays queued for the sweeper, which
+ * re-publishes queued jobs (QUARRY_SWEEP_QUEUED_AFTER_SECONDS). When the producer will not
+ * even take the message (its local queue full), the job is ended and the client gets 503.
  *
  * Rejections and flags worth reporting (rate limit, quota, injection, model) are queued with
  * intake_pipeline_record() and written in batches too (a bounded queue: under a flood the
@@ -38,7 +44,6 @@ typedef struct intake_submission {
     char *idempotency_key;        /* owned; NULL when the request had none */
     char body_sha256[65];         /* hex, when idempotency_key is set */
     long long created_at_ms;      /* private */
-    long long published_us;       /* private */
     long long queued_us;          /* private: when handed to the pipeline */
     unsigned long group;          /* private: its group commit, which picks its partition */
     long seq;                     /* private */
@@ -62,9 +67,11 @@ typedef struct {
 typedef struct intake_pipeline intake_pipeline;
 
 /* Starts `threads` pipeline threads (each with a database connection) and the Kafka
- * producer. NULL (logged) on failure. */
+ * producer; a job's message is produced up to `publish_attempts` times. NULL (logged) on
+ * failure. */
 intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
-                                       const char *brokers, const char *topic);
+                                       int publish_attempts, const char *brokers,
+                                       const char *topic);
 
 /* Takes over a suspended submission: the pipeline answers and resumes its request. */
 void intake_pipeline_submit(intake_pipeline *p, intake_submission *s);
@@ -72,8 +79,9 @@ void intake_pipeline_submit(intake_pipeline *p, intake_submission *s);
 /* Queues a rejection record (copied). */
 void intake_pipeline_record(intake_pipeline *p, const intake_rejection *r);
 
-/* Answers everything still queued, flushes Kafka and stops the threads; submissions after
- * this are answered 503 at once. Accepts NULL; a second call does nothing. */
+/* Answers everything still queued, stops the threads and flushes Kafka (up to 10 s; what
+ * is left stays queued for the sweeper); submissions after this are answered 503 at once.
+ * Accepts NULL; a second call does nothing. */
 void intake_pipeline_stop(intake_pipeline *p);
 /* Stops (if needed) and frees; only once no request can reach the pipeline any more (after
  * http_server_stop). Accepts NULL. */

@@ -48,7 +48,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 
     (void)rk;
     if (msg->_private)
-        q->delivered(msg->_private, msg->err ? rd_kafka_err2str(msg->err) : NULL, q->ctx);
+        q->delivered(msg->_private, msg->key, msg->key_len, msg->payload, msg->len,
+                     msg->err ? rd_kafka_err2str(msg->err) : NULL, q->ctx);
 }
 
 static void *poll_loop(void *arg)
@@ -77,7 +78,8 @@ intake_queue *intake_queue_start(const char *brokers, const char *topic, const c
     conf = q_kafka_conf_new(brokers, "quarry-intake");
     if (!conf || q_kafka_conf_set(conf, "enable.idempotence", "true") ||
         q_kafka_conf_set(conf, "acks", "all") || q_kafka_conf_set(conf, "linger.ms", linger_ms) ||
-        q_kafka_conf_set(conf, "message.timeout.ms", "10000") ||
+        q_kafka_conf_set(conf, "message.timeout.ms",
+                         q_env_str("QUARRY_KAFKA_MESSAGE_TIMEOUT_MS", "10000")) ||
         q_kafka_conf_set(conf, "queue.buffering.max.messages", "200000") ||
         /* Small produce requests must not wait for Nagle + delayed ACK (tens of ms). */
         q_kafka_conf_set(conf, "socket.nagle.disable", "true") ||
@@ -135,10 +137,15 @@ void intake_queue_stop(intake_queue *q)
 {
     if (!q)
         return;
-    /* rd_kafka_flush serves delivery reports itself while the poll thread runs too. */
-    if (rd_kafka_flush(q->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    /* rd_kafka_flush serves delivery reports itself while the poll thread runs too. What the
+     * broker has not taken after 10 s is purged: its delivery reports (failed) still run, so
+     * every callback is called exactly once. */
+    if (rd_kafka_flush(q->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         q_log(Q_LOG_WARN, "kafka.flush_incomplete",
               json_pack("{s:i}", "outstanding", rd_kafka_outq_len(q->rk)));
+        rd_kafka_purge(q->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(q->rk, 2000);
+    }
     atomic_store(&q->running, 0);
     pthread_join(q->poller, NULL);
     rd_kafka_topic_destroy(q->rkt);

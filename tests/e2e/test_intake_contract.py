@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 from quarry_e2e import ENV, http, require_stack, sql, wait_terminal
-from intake_support import (Intake, insert_queued_job, key_id, limited_key, set_key)
+from intake_support import (Intake, free_port, insert_queued_job, key_id, limited_key, set_key)
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"
@@ -391,6 +391,47 @@ class Idempotency(unittest.TestCase):
         self.assertEqual(len({r[2]["id"] for r in results}), 1)
         (count,) = sql("SELECT count(*) FROM jobs WHERE api_key_id = :'p1'", key_id(key))
         self.assertEqual(count[0], "1")
+
+
+class AcceptedWithoutTheBroker(unittest.TestCase):
+    """A 202 means the job is committed in PostgreSQL: the intake answers without waiting
+    for Kafka. A message the broker never takes is left to the sweeper, which publishes the
+    queued job: nothing accepted is lost."""
+
+    def setUp(self):
+        require_stack(self)
+
+    def test_jobs_accepted_while_kafka_is_unreachable_are_answered(self):
+        key = limited_key("e2e-kafka-unreachable")
+        question = "Accepted while the broker cannot be reached, answered later?"
+        ids = []
+        # Nothing listens on this loopback port: the producer never reaches a broker (its
+        # messages wait in its queue), so an answer that waited for Kafka would never come.
+        with Intake(QUARRY_KAFKA_BROKERS=f"127.0.0.1:{free_port()}",
+                    QUARRY_LOG_LEVEL="info") as intake:
+            for i in range(3):
+                t0 = time.monotonic()
+                status, _, resp = submit(key, f"{question} ({i})", base=intake.url)
+                self.assertEqual(status, 202, resp)
+                self.assertLess(time.monotonic() - t0, 5.0, "the 202 waited for the broker")
+                ids.append(resp["id"])
+            rows = sql("SELECT status FROM jobs WHERE id = ANY (string_to_array(:'p1', ',')"
+                       "::uuid[])", ",".join(ids))
+            self.assertEqual([r[0] for r in rows], ["queued"] * 3)
+            # Stopping gives the producer 10 s, then purges what it holds: a clean exit
+            # (nothing leaked), each job logged as left to the sweeper.
+            self.assertEqual(intake.stop(), 0)
+            with open(intake.log_path, encoding="utf-8", errors="replace") as f:
+                lines = [json.loads(line) for line in f if line.startswith("{")]
+            abandoned = {e["job_id"] for e in lines if e["event"] == "job.publish_abandoned"}
+            self.assertEqual(abandoned, set(ids))
+            self.assertFalse([e for e in lines if question in json.dumps(e)],
+                             "question text in the intake's log")
+        jobs = wait_terminal(key, ids, timeout=90)
+        self.assertEqual({j["status"] for j in jobs.values()}, {"succeeded"})
+        for job_id in ids:
+            (row,) = sql("SELECT sweep_count FROM jobs WHERE id = :'p1'", job_id)
+            self.assertGreaterEqual(int(row[0]), 1, "published by the sweeper")
 
 
 class LongPollAndCancel(unittest.TestCase):
