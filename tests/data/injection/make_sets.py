@@ -126,3 +126,6 @@ build('benign_h.txt', 'benign_h.jsonl', 0)
 # held-out set i: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_i.txt', 'attacks_i.jsonl', 1)
 build('benign_i.txt', 'benign_i.jsonl', 0)
+# held-out set j: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_j.txt', 'attacks_j.jsonl', 1)
+build('benign_j.txt', 'benign_j.jsonl', 0)
