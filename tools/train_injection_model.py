@@ -19,8 +19,9 @@ Needs numpy, scipy and scikit-learn (training only; the service links none of th
 
 Training data ("folds"): sets a-h of tests/data/injection, dev.jsonl without its off-task
 label-1 rows (requests Quarry need not block: neither positives nor negatives),
-ordinary_train.jsonl and ordinary_train2.jsonl (our own ordinary texts, negatives only) in
-two halves each, and attacks_train.jsonl (attacks written for training only) in two halves. Positives are
+ordinary_train.jsonl, ordinary_train2.jsonl and ordinary_train3.jsonl (our own ordinary texts,
+negatives only) in two halves each, and attacks_train.jsonl and attacks_train2.jsonl (attacks
+written for training only) in two halves each. Positives are
 the rows of the four attack categories. `eval --folds X` trains on every other fold and
 chooses the thresholds on their leave-one-set-out logits, then tests on X (the model is
 blind on X; the rules are not, see docs/injection.md). The thresholds (choose()): t_high,
@@ -50,6 +51,8 @@ SETS = "abcdefgh"
 ORD = os.path.join(DATA, "ordinary_train.jsonl")   # training negatives only
 ORD2 = os.path.join(DATA, "ordinary_train2.jsonl")  # training negatives only (round g/h)
 ATR = os.path.join(DATA, "attacks_train.jsonl")    # training positives only (round g/h)
+ORD3 = os.path.join(DATA, "ordinary_train3.jsonl")  # training negatives only (round j)
+ATR2 = os.path.join(DATA, "attacks_train2.jsonl")   # training positives only (round j)
 FLOOR = 25                # rule score from which the lower threshold applies (fixed, not tuned)
 HIGH_SHARE = 0.01         # per-set FP budget of the model flagging alone (of FP_BUDGET in all)
 ATTACK = ("override", "persona", "extraction", "delimiter")
@@ -137,10 +140,16 @@ def load(evalbin):
     data["ord3"], data["ord4"] = ordr2[0::2], ordr2[1::2]
     atr = dump(evalbin, ATR)
     data["atr1"], data["atr2"] = atr[0::2], atr[1::2]
+    # round j: more of both, persona role-plays and extraction in particular, in halves
+    ordr3 = dump(evalbin, ORD3)
+    data["ord5"], data["ord6"] = ordr3[0::2], ordr3[1::2]
+    atr2 = dump(evalbin, ATR2)
+    data["atr3"], data["atr4"] = atr2[0::2], atr2[1::2]
     return data
 
 
-FOLDS = list(SETS) + ["dev", "ord1", "ord2", "ord3", "ord4", "atr1", "atr2"]
+FOLDS = list(SETS) + ["dev", "ord1", "ord2", "ord3", "ord4", "ord5", "ord6", "atr1", "atr2",
+                      "atr3", "atr4"]
 
 
 def counts(rows):
