@@ -132,3 +132,6 @@ build('benign_j.txt', 'benign_j.jsonl', 0)
 # training data round j (tools/train_injection_model.py), not evaluation sets
 build('attacks_train2.txt', 'attacks_train2.jsonl', 1)
 build('ordinary_train3.txt', 'ordinary_train3.jsonl', 0)
+# held-out set k: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_k.txt', 'attacks_k.jsonl', 1)
+build('benign_k.txt', 'benign_k.jsonl', 0)
