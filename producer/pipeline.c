@@ -791,10 +791,11 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     p->publish_attempts = publish_attempts < 1 ? 1 : publish_attempts;
-    /* linger.ms 1: a group commit produces its jobs in one burst into one partition (see
-     * group_of), so a longer linger adds latency without making the record batches bigger
-     * (5 ms measured: Kafka mean 9-13 ms from produce to acknowledgement; 1 ms: 5-10 ms). */
-    p->queue = intake_queue_start(brokers, topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "1"),
+    /* linger.ms 10: the broker's acknowledgement is no longer in a submission's latency, so
+     * the producer may wait to put several group commits (one partition each, see group_of)
+     * into one produce request: at 128 connections Kafka's CPU per job 8-12 us against
+     * 17-19 us with 1 ms, and 25-55% more accepted/s (docs/benchmarks.md, third round). */
+    p->queue = intake_queue_start(brokers, topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "10"),
                                   on_delivered, group_of, p);
     if (!p->queue)
         goto fail;
