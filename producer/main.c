@@ -69,7 +69,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *listen_addr, *db_url, *brokers, *topic;
-    long threads, pool_size, committers, publish_attempts, message_timeout, max_body, default_max_tokens, max_tokens_limit;
+    long threads, pool_size, committers, publish_attempts, message_timeout, max_body;
+    long default_max_tokens, max_tokens_limit;
     long max_conns, idle_timeout, conn_memory, key_ttl, overhead, fixed, max_buffered;
     long batch_max_requests, batch_max_bytes, batch_max_uploads, batch_window;
     char host[256];

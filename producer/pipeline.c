@@ -563,6 +563,11 @@ static int try_batch(intake_pipeline *p, worker *w, intake_submission **items, s
     }
     res = PQexecPrepared(conn, ACCEPT_STATEMENT, A_COUNT, params, NULL, NULL, 0);
     if (!q_db_check(res, PGRES_TUPLES_OK, "accept batch")) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        /* 26000: the session lost its prepared statement (DISCARD ALL, a pooler): again */
+        if (state && strcmp(state, "26000") == 0)
+            w->prepared_pid = 0;
         *conn_failed = q_db_is_connection_error(res, conn);
         goto out;
     }

@@ -434,6 +434,38 @@ class AcceptedWithoutTheBroker(unittest.TestCase):
             self.assertGreaterEqual(int(row[0]), 1, "published by the sweeper")
 
 
+class CommitterReconnects(unittest.TestCase):
+    """The accept call is a prepared statement of the committer's session: a new session
+    (the old backend killed) prepares it again, and submissions go on being accepted."""
+
+    def setUp(self):
+        require_stack(self)
+
+    def test_submissions_are_accepted_after_the_committer_session_is_killed(self):
+        key = limited_key("e2e-committer-reconnect")
+        app = f"quarry-e2e-{uuid.uuid4().hex[:8]}"
+        with Intake(PGAPPNAME=app) as intake:
+            self.assertEqual(submit(key, "Before the session dies?", base=intake.url)[0], 202)
+            killed = sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name = :'p1'"
+                         " AND query LIKE '%quarry_intake_accept(%'", app)
+            self.assertEqual(len(killed), 1, "the committer's session")
+            # The first call finds its connection dead: whether it committed is unknown to
+            # the intake, so it answers 503 (the sweeper finds the job if it did).
+            status, _, resp = submit(key, "While the session is being replaced?", base=intake.url)
+            self.assertIn(status, (202, 503), resp)
+            if status == 503:
+                self.assertEqual(resp["error"]["code"], "DATABASE_UNAVAILABLE")
+            for i in range(3):
+                status, _, resp = submit(key, f"After the new session, number {i}?",
+                                         base=intake.url)
+                self.assertEqual(status, 202, resp)
+            (row,) = sql("SELECT count(DISTINCT pid) FROM pg_stat_activity"
+                         " WHERE application_name = :'p1'"
+                         " AND query LIKE '%quarry_intake_accept(%'", app)
+            self.assertEqual(row[0], "1")
+
+
 class LongPollAndCancel(unittest.TestCase):
     def setUp(self):
         require_stack(self)
