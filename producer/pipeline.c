@@ -799,7 +799,7 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
     /* linger.ms 10: the broker's acknowledgement is no longer in a submission's latency, so
      * the producer may wait to put several group commits (one partition each, see group_of)
      * into one produce request: at 128 connections Kafka's CPU per job 8-12 us against
-     * 17-19 us with 1 ms, and 25-55% more accepted/s (docs/benchmarks.md, third round). */
+     * 17-20 us with 1 ms, and 22-51% more accepted/s (docs/benchmarks.md, third round). */
     p->queue = intake_queue_start(brokers, topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "10"),
                                   on_delivered, group_of, p);
     if (!p->queue)
