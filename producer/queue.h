@@ -34,8 +34,8 @@ intake_queue *intake_queue_start(const char *brokers, const char *topic, const c
 int intake_queue_publish(intake_queue *q, const char *key, const char *payload, size_t len,
                          void *opaque, char *err, size_t err_size);
 
-/* Flushes outstanding messages (up to 10 s; their callbacks run), stops the thread, frees.
- * Accepts NULL. */
+/* Flushes outstanding messages (up to 10 s; their callbacks run), purges what is still left
+ * (their callbacks run with an error), stops the thread, frees. Accepts NULL. */
 void intake_queue_stop(intake_queue *q);
 
 #endif
