@@ -351,7 +351,7 @@ static void answer_accepted_job(intake_pipeline *p, PGconn *conn, intake_submiss
     memcpy(msg.id, s->id, sizeof(msg.id));
     msg.api_key_id = s->key_id;
     snprintf(msg.model, sizeof(msg.model), "%s", s->model);
-    msg.created_at_ms = s->created_at_ms = created_at_ms;
+    msg.created_at_ms = created_at_ms;
     payload = q_job_message_encode(&msg);
     j = malloc(sizeof(*j));
     if (!payload || !j) {
@@ -456,8 +456,7 @@ static void hand_over_accepted(intake_pipeline *p, PGconn *conn, intake_submissi
     if (b)
         b->items = malloc(n * sizeof(*b->items));
     if (!b || !b->items) {
-        if (b)
-            free(b);
+        free(b);
         for (size_t i = 0; i < n; i++)
             if (!answered[i])
                 answer_accepted_job(p, conn, items[i], created_at_ms, created_at);

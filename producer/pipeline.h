@@ -43,7 +43,6 @@ typedef struct intake_submission {
     int injection_score;
     char *idempotency_key;        /* owned; NULL when the request had none */
     char body_sha256[65];         /* hex, when idempotency_key is set */
-    long long created_at_ms;      /* private */
     long long queued_us;          /* private: when handed to the pipeline */
     unsigned long group;          /* private: its group commit, which picks its partition */
     long seq;                     /* private */
