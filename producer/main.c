@@ -45,6 +45,7 @@ static void usage(void)
          "  QUARRY_INTAKE_THREADS            HTTP worker threads (default 4)\n"
          "  QUARRY_DB_POOL_SIZE              connections for reads and key loads (default: threads)\n"
          "  QUARRY_INTAKE_COMMITTERS         accept-pipeline threads, one connection each (default 1)\n"
+         "  QUARRY_INTAKE_SLOW_COMMIT_MS     group commits this slow are logged (default 100)\n"
          "  QUARRY_INTAKE_MAX_CONNECTIONS    open client connections at most (default 10000)\n"
          "  QUARRY_INTAKE_IDLE_TIMEOUT       seconds a silent client connection is kept (default 15)\n"
          "  QUARRY_INTAKE_CONNECTION_MEMORY  bytes of header/read buffer per connection; larger\n"
@@ -69,7 +70,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *listen_addr, *db_url, *brokers, *topic;
-    long threads, pool_size, committers, publish_attempts, message_timeout, max_body;
+    long threads, pool_size, committers, publish_attempts, slow_commit_ms, message_timeout;
+    long max_body;
     long default_max_tokens, max_tokens_limit;
     long max_conns, idle_timeout, conn_memory, key_ttl, overhead, fixed, max_buffered;
     long batch_max_requests, batch_max_bytes, batch_max_uploads, batch_window;
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
         q_env_long("QUARRY_DB_POOL_SIZE", threads, 1, 512, &pool_size) ||
         q_env_long("QUARRY_INTAKE_COMMITTERS", 1, 1, 16, &committers) ||
         q_env_long("QUARRY_INTAKE_PUBLISH_ATTEMPTS", 3, 1, 100, &publish_attempts) ||
+        q_env_long("QUARRY_INTAKE_SLOW_COMMIT_MS", 100, 1, 3600000, &slow_commit_ms) ||
         /* read again by the producers (queue.c) */
         q_env_long("QUARRY_KAFKA_MESSAGE_TIMEOUT_MS", 10000, 100, 3600000, &message_timeout) ||
         q_env_long("QUARRY_INTAKE_MAX_CONNECTIONS", 10000, 16, 1000000, &max_conns) ||
@@ -169,8 +172,14 @@ int main(int argc, char **argv)
                "not exceed QUARRY_MAX_TOKENS_LIMIT");
         goto out;
     }
-    pipeline = intake_pipeline_start(db_url, (unsigned)committers, (int)publish_attempts,
-                                     brokers, topic);
+    {
+        intake_pipeline_config pc = {.db_url = db_url, .committers = (unsigned)committers,
+                                     .publish_attempts = (int)publish_attempts,
+                                     .slow_commit_ms = (int)slow_commit_ms,
+                                     .brokers = brokers, .topic = topic};
+
+        pipeline = intake_pipeline_start(&pc);
+    }
     listener = pipeline ? intake_listener_start(db_url, keys) : NULL;
     if (!pipeline || !listener)
         goto out;

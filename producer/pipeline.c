@@ -68,6 +68,7 @@ struct intake_pipeline {
     size_t queued;
     long seq;
     int publish_attempts;             /* per job, before leaving it to the sweeper */
+    int slow_commit_ms;               /* group commits this slow are logged */
     accepted_batch *acc_head, *acc_tail; /* committed, waiting for the answering thread */
     pthread_cond_t acc_cv;
     int answer_stopping;
@@ -629,6 +630,11 @@ static void run_batch(intake_pipeline *p, worker *w, intake_submission **items, 
 
         stats_add(p, &(pipeline_stats){.batches = 1, .jobs = (long)n, .wait_ms = wait_ms,
                                        .commit_ms = ms, .commit_max_ms = ms});
+        /* Every submission waiting meanwhile waits this long: on a disk whose fdatasync
+         * stalls (docs/benchmarks.md) this is where a latency tail comes from. */
+        if (ms >= p->slow_commit_ms)
+            q_log(Q_LOG_WARN, "intake.commit_slow",
+                  json_pack("{s:f,s:I}", "ms", ms, "jobs", (json_int_t)n));
         return;
     }
     if (conn_failed || n == 1) {
@@ -778,11 +784,10 @@ static void *answerer_main(void *arg)
     return NULL;
 }
 
-intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
-                                       int publish_attempts, const char *brokers,
-                                       const char *topic)
+intake_pipeline *intake_pipeline_start(const intake_pipeline_config *cfg)
 {
     intake_pipeline *p = calloc(1, sizeof(*p));
+    unsigned threads = cfg->committers;
 
     if (!p)
         return NULL;
@@ -794,16 +799,17 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
         threads = 1;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
-    p->publish_attempts = publish_attempts < 1 ? 1 : publish_attempts;
+    p->publish_attempts = cfg->publish_attempts < 1 ? 1 : cfg->publish_attempts;
+    p->slow_commit_ms = cfg->slow_commit_ms;
     /* linger.ms 10: the broker's acknowledgement is no longer in a submission's latency, so
      * the producer may wait to put several group commits (one partition each, see group_of)
      * into one produce request: at 128 connections Kafka's CPU per job 8-12 us against
      * 17-20 us with 1 ms, and 22-51% more accepted/s (docs/benchmarks.md, third round). */
-    p->queue = intake_queue_start(brokers, topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "10"),
+    p->queue = intake_queue_start(cfg->brokers, cfg->topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "10"),
                                   on_delivered, group_of, p);
     if (!p->queue)
         goto fail;
-    p->answer_conn = q_db_connect(db_url, 30);
+    p->answer_conn = q_db_connect(cfg->db_url, 30);
     if (!p->answer_conn)
         goto fail;
     if (pthread_create(&p->answerer, NULL, answerer_main, p) != 0)
@@ -811,7 +817,7 @@ intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
     p->answerer_running = 1;
     for (unsigned i = 0; i < threads; i++) {
         p->workers[i].p = p;
-        p->workers[i].conn = q_db_connect(db_url, 30);
+        p->workers[i].conn = q_db_connect(cfg->db_url, 30);
         if (!p->workers[i].conn)
             goto fail;
         if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {

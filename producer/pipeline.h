@@ -65,12 +65,18 @@ typedef struct {
 
 typedef struct intake_pipeline intake_pipeline;
 
-/* Starts `threads` pipeline threads (each with a database connection) and the Kafka
- * producer; a job's message is produced up to `publish_attempts` times. NULL (logged) on
+typedef struct {
+    const char *db_url;
+    unsigned committers;          /* pipeline threads, one database connection each */
+    int publish_attempts;         /* a job's message is produced this often at most */
+    int slow_commit_ms;           /* a group commit taking this long is logged (warn) */
+    const char *brokers;
+    const char *topic;
+} intake_pipeline_config;
+
+/* Starts the committers, the answering thread and the Kafka producer. NULL (logged) on
  * failure. */
-intake_pipeline *intake_pipeline_start(const char *db_url, unsigned threads,
-                                       int publish_attempts, const char *brokers,
-                                       const char *topic);
+intake_pipeline *intake_pipeline_start(const intake_pipeline_config *cfg);
 
 /* Takes over a suspended submission: the pipeline answers and resumes its request. */
 void intake_pipeline_submit(intake_pipeline *p, intake_submission *s);

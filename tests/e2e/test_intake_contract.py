@@ -4,6 +4,7 @@ revocation on every instance, per-key limits, rate limits, daily quotas reserved
 usage, CORS, and the prompt-injection policy with its audit rows."""
 import concurrent.futures
 import json
+import os
 import subprocess
 import threading
 import time
@@ -464,6 +465,43 @@ class CommitterReconnects(unittest.TestCase):
                          " WHERE application_name = :'p1'"
                          " AND query LIKE '%quarry_intake_accept(%'", app)
             self.assertEqual(row[0], "1")
+
+
+class SlowCommitsAreLogged(unittest.TestCase):
+    """A group commit slower than QUARRY_INTAKE_SLOW_COMMIT_MS is logged with its
+    milliseconds and job count (and never the question)."""
+
+    def setUp(self):
+        require_stack(self)
+
+    def test_a_commit_held_up_by_a_row_lock_is_logged(self):
+        key = limited_key("e2e-slow-commit")
+        with Intake(QUARRY_INTAKE_SLOW_COMMIT_MS=400) as intake:
+            self.assertEqual(submit(key, "Creates today's usage row?", base=intake.url)[0], 202)
+            app = f"quarry-e2e-{uuid.uuid4().hex[:8]}"
+            env = dict(os.environ, PGAPPNAME=app)
+            locker = subprocess.Popen(
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", ENV["QUARRY_DATABASE_URL"],
+                 "-c", "BEGIN", "-c", f"SELECT 1 FROM daily_usage WHERE api_key_id = {key_id(key)}"
+                 " FOR UPDATE", "-c", "SELECT pg_sleep(1.2)", "-c", "COMMIT"],
+                env=env, stdout=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 10
+                while time.time() < deadline and not sql(
+                        "SELECT 1 FROM pg_stat_activity WHERE application_name = :'p1'"
+                        " AND query LIKE '%pg_sleep%'", app):
+                    time.sleep(0.05)
+                status, _, resp = submit(key, "Waits for the lock, secret words?",
+                                         base=intake.url)
+                self.assertEqual(status, 202, resp)
+            finally:
+                locker.wait(timeout=30)
+        with open(intake.log_path) as f:
+            lines = [json.loads(line) for line in f if '"intake.commit_slow"' in line]
+            f.seek(0)
+            self.assertNotIn("secret words", f.read())
+        self.assertTrue(any(e["jobs"] == 1 and e["ms"] >= 400 and e["level"] == "warn"
+                            for e in lines), lines)
 
 
 class LongPollAndCancel(unittest.TestCase):
