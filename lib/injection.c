@@ -1603,7 +1603,8 @@ static void anchor_reveal(state *st, size_t p)
     else if (model_instr(st, p, 8))
         score = 65;                                   /* print your instructions */
     else if ((f.c1 & (QI_C1(TEXTOBJ) | QI_C1(EVERY))) && (f.c1 & QI_C1(PRIOR)) &&
-             (f.c1 & QI_C1(MY)) && (f.c1 & QI_C1(QUESTION)))
+             (f.c1 & QI_C1(MY)) && ((f.c1 & QI_C1(QUESTION)) ||
+             dfwd(st, p + (size_t)dfwd(st, p, 8, QI_C1(MY), 0), 2, QI_C1(TEXTOBJ), 0)))
         score = 60;                                   /* summarize the text before my question */
     else if (weak)
         return;
@@ -1679,12 +1680,12 @@ static void anchor_wh(state *st, size_t p)
         emit(st, EV_EXT_WH, 60);
     if ((f.c1 & QI_C1(YOUR)) && ((f.c1 & (QI_C1(INSTR) | QI_C1(PROMPT))) ||
         (f.c2 & QI_C2(SYSPROMPT)))) {
-        int d = dfwd(st, p, 6, QI_C1(INSTR) | QI_C1(PROMPT), QI_C2(SYSPROMPT));
+        int d = dfwd(st, p, 8, QI_C1(INSTR) | QI_C1(PROMPT), QI_C2(SYSPROMPT));
         const word *w = W(st, p + (size_t)d);
         const word *after = p + (size_t)d + 1 < st->n && !(w->flags & F_EOS) ? W(st,
             p + (size_t)d + 1) : NULL;
         if ((w->flags & (F_EOS | F_LAST | F_QMARK)) || !after ||
-            (after->c1 & (QI_C1(BE) | QI_C1(WRITTEN))) ||
+            (after->c1 & (QI_C1(BE) | QI_C1(WRITTEN) | QI_C1(SAY))) ||
             (f.c1 & (QI_C1(HIDDEN) | QI_C1(SYSTEM))) || (f.c2 & QI_C2(SYSPROMPT)))
             emit(st, EV_EXT_WH, 60);                  /* what are your instructions? */
     }
@@ -1695,6 +1696,20 @@ static void anchor_wh(state *st, size_t p)
         if (dfwd(st, p + (size_t)d, 3, QI_C1(YOU), 0) && dfwd(st, p + (size_t)d, 6, how, 0))
             emit(st, EV_EXT_WH, 55);
     }
+    /* "jakie instrukcje dostałeś?", "welke instructies heb je gekregen?": the receiving
+     * verb carries the person, or the "you" also reads as "your" */
+    if (wh && (f.c1 & (QI_C1(YOU) | QI_C1(YOUR))) && !quoted_question(st, p)) {
+        int d = dfwd(st, p, 3, QI_C1(INSTR), 0);
+        int r = d ? dfwd(st, p + (size_t)d, 6, QI_C1(RECEIVED), 0) : 0;
+        int i = dfwd(st, p, 8, QI_C1(ISUBJ), 0);
+        if (r && (!i || i > d + r))                   /* not "which instructions did I get" */
+            emit(st, EV_EXT_WH, 55);
+    }
+    /* "sana verilen talimatlar neler?": the question word comes last */
+    if (wh && question(st, p) && dback(st, p, 4, QI_C1(INSTR) | QI_C1(PROMPT), QI_C2(SYSPROMPT)) &&
+        dback(st, p, 6, QI_C1(RECEIVED), 0) && dback(st, p, 6, QI_C1(YOU) | QI_C1(YOUR), 0) &&
+        !dback(st, p, 6, QI_C1(ISUBJ), 0))
+        emit(st, EV_EXT_WH, 55);
     if ((f.c1 & QI_C1(CRED)) && ((f.c1 & QI_C1(YOUR)) || ((f.c1 & QI_C1(HIDDEN)) &&
         (f.c1 & QI_C1(THE)))) &&
         !quoted_question(st, p))

@@ -135,3 +135,6 @@ build('ordinary_train3.txt', 'ordinary_train3.jsonl', 0)
 # held-out set k: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_k.txt', 'attacks_k.jsonl', 1)
 build('benign_k.txt', 'benign_k.jsonl', 0)
+# held-out set l: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_l.txt', 'attacks_l.jsonl', 1)
+build('benign_l.txt', 'benign_l.jsonl', 0)
