@@ -4,9 +4,10 @@
  * the classes and the normal form). Languages: English, German, French, Spanish,
  * Italian, Portuguese, Dutch, with the core override/persona/extraction words in Polish,
  * Croatian/Serbian, Czech, Russian, Ukrainian, Chinese, Japanese, Korean, Turkish, Finnish,
- * Indonesian and Swedish too (and a few Arabic and Hindi words). Han, kana and Hangul entries are the units the
- * CJK segmentation in injection.c looks for; entries marked QI2_STEM also match as the
- * prefix of an inflected form (talimat -> talimatları, инструкци -> инструкциям).
+ * Indonesian and Swedish too (and a few Arabic and Hindi words). Han, kana and Hangul
+ * entries are the units the CJK segmentation in injection.c looks for; entries marked
+ * QI2_STEM also match as the prefix of an inflected form (talimat -> talimatları,
+ * инструкци -> инструкциям).
  *
  * Keep the table sorted by byte value (LC_ALL=C sort order) with one line per word, so a
  * reader finds a word and duplicates cannot hide; test_injection.c checks both. To add a
