@@ -3262,7 +3262,9 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection
  * detection or defence) and gives the model no order to act on the quotation ("do it",
  * "answer as", "translate", "can you summarise"), the quotation is talked about, not used:
  * the score drops below the model's floor. */
-static void about_quoted(const char *text, size_t len, q_injection_result *out)
+/* A question about quoted material whose only attack is inside the quotes: cleared to
+ * score 20. Returns 1 when it cleared the result. */
+static int about_quoted(const char *text, size_t len, q_injection_result *out)
 {
     int ev[EV_COUNT];
     outer_info oi = {1, 0, 0, 0, 0, 0, 0};
@@ -3272,18 +3274,21 @@ static void about_quoted(const char *text, size_t len, q_injection_result *out)
       fprintf(stderr, "masked=%d ask=%d q=%d act=%d outer=%d\n", oi.masked, oi.ask, oi.qmark, oi.act, d.score); }
 #endif
     if (!oi.masked || !oi.ask || !oi.qmark || oi.act)
-        return;
+        return 0;
     q_injection_result o;
     combine(ev, &o, NULL);
     if (o.score >= 35)                                /* 30: "jailbreak" named as a topic */
-        return;
+        return 0;
     if (out->score > 20)
         out->score = 20;
     out->kind = Q_INJECTION_NONE;
     out->reason = reasons[0];
+    return 1;
 }
 
-static void rules(const char *text, size_t len, q_injection_result *out, q_injection_kind *topcat)
+/* Returns 1 when the rules found an attack and then read it as quoted material asked
+ * about ("our logs contain 'disregard your instructions'. How do we filter that?"). */
+static int rules(const char *text, size_t len, q_injection_result *out, q_injection_kind *topcat)
 {
     int ev[EV_COUNT];
     if (!text)
@@ -3292,7 +3297,8 @@ static void rules(const char *text, size_t len, q_injection_result *out, q_injec
     screen((const unsigned char *)(text ? text : ""), len, 0, ev, &first);
     combine(ev, out, topcat);
     if (out->score >= 25 && first.qmark && (first.quotes || first.names))
-        about_quoted(text ? text : "", len, out);
+        return about_quoted(text ? text : "", len, out);
+    return 0;
 }
 
 void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
@@ -3304,14 +3310,15 @@ void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
  * flags alone above q_inj__model_threshold, or above the lower q_inj__model_threshold_low
  * when the rules found some signal (score >= q_inj__model_floor). A model flag takes the
  * category of the rules' strongest event (instruction_override when they found none) and
- * a score of 50..99. docs/injection.md, "Learned component". */
+ * a score of 50..99. Not when the rules read the attack they found as quoted material
+ * asked about: the model's n-grams see the quoted words alone. docs/injection.md,
+ * "Learned component". */
 void q_injection_screen(const char *text, size_t len, q_injection_result *out)
 {
     q_injection_kind top;
     if (!text)
         len = 0;
-    rules(text, len, out, &top);
-    if (out->kind != Q_INJECTION_NONE)
+    if (rules(text, len, out, &top) || out->kind != Q_INJECTION_NONE)
         return;
     double t = out->score >= q_inj__model_floor ? q_inj__model_threshold_low
                                                  : q_inj__model_threshold;
