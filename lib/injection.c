@@ -187,6 +187,8 @@ typedef struct {
     int out_qmark;         /* outside the quotations: a '?' */
     int out_act;           /* outside the quotations: an order to act on it */
     int names_seen;        /* "like", "as", "called", "named": an attack may be named */
+    int data_format;       /* "json", "yaml", "xml", "config" ...: markup is data here */
+    int first_person;      /* "I", "my", "our": the asker speaks of their own things */
 
     /* co-occurrence: position + 1 of the last persona cue / jailbreak trait (0 = none) */
     size_t persona_at, jb_at, ai_at, you_are_at, instr_at;
@@ -795,6 +797,36 @@ static int everyday_object(state *st, size_t p)
            !(f.c2 & QI_C2(SYSPROMPT));
 }
 
+/* "my agent keeps ignoring the system prompt", "the system message seems to be ignored",
+ * "an AI that begins ignoring its operators", "a robot that wants to disobey": the verb at p
+ * describes what something else does. A third-person verb form ("keeps", "wants") says so
+ * even in a text that addresses the model; the others only when nothing does. */
+static int described_behaviour(state *st, size_t p, int you)
+{
+    static const char *const third[] = {"keeps", "seems", "appears", "tends", "starts",
+                                        "begins", "stops", "gets", "wants", NULL};
+    static const char *const other[] = {"keep", "kept", "seem", "seemed", "appear",
+                                        "appeared", "tend", "started", "began", "stopped",
+                                        "got", "getting", "being", "wanted", NULL};
+    const word *t = W(st, p);
+    if (!(t->flags & F_ASCII) || p == 0)
+        return 0;
+    /* ignoring, ignored, "to disobey": not the bare imperative ("begins now: ignore it") */
+    int form = (t->len > 4 && (!memcmp(t->text + t->len - 3, "ing", 3) ||
+                               !memcmp(t->text + t->len - 2, "ed", 2))) ||
+               text_is(W(st, p - 1), "to");
+    if (!form)
+        return 0;
+    for (int k = 1; k <= 3 && (size_t)k <= p; k++) {
+        const word *v = W(st, p - (size_t)k);
+        if (v->flags & (F_EOS | F_COLON | F_COMMA))
+            break;
+        if (text_in(v, third) || (!you && text_in(v, other)))
+            return 1;
+    }
+    return 0;
+}
+
 /* ignore / forget / disregard (+ the negated obey/remember of stage 1) */
 static void anchor_ignore(state *st, size_t p)
 {
@@ -940,6 +972,8 @@ static void anchor_ignore(state *st, size_t p)
         ((t->len > 4 && !memcmp(t->text + t->len - 2, "ed", 2)) || text_is(t, "forgot")))
         score -= 35;
     if (reported_order(st, p))
+        score -= 35;
+    if (described_behaviour(st, p, you))
         score -= 35;
     /* a single quoted word talked about: what does "disregard" mean? */
     if ((t->flags & (F_QUOTED | F_QEND)) == (F_QUOTED | F_QEND) &&
@@ -2241,6 +2275,14 @@ static void ring_push(state *st, const word *w)
                                    text_is(w, "named"))) {
         st->names_seen = 1;
     }
+    if (!(w->flags & F_QUOTED)) {
+        static const char *const formats[] = {"json", "yaml", "yml", "xml", "toml", "html",
+                                              "csv", "config", "schema", "array", NULL};
+        if (text_in(w, formats))
+            st->data_format = 1;
+        if (w->c1 & (QI_C1(ISUBJ) | QI_C1(MY)))
+            st->first_person = 1;
+    }
     *W(st, st->n) = *w;
     st->n++;
     while (st->s1 + LAG1 < st->n)
@@ -3200,6 +3242,14 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
     if (len - b64_from >= B64_MIN && b64_from < len && depth < MAX_DEPTH)
         screen_base64(s + b64_from, len - b64_from, depth, st.ev);
     finish(&st);
+    /* "Is this JSON valid? {"role": "user", ...}", "My XML config has <system>...</system>":
+     * role keys and tags inside data the asker names and asks about are no forged turn */
+    if (st.data_format && (st.first_person || memchr(s, '?', len))) {
+        static const event data_marks[] = {EV_DEL_TAG, EV_DEL_HEADER, EV_DEL_ROLELABEL,
+                                           EV_DEL_LABELS, EV_DEL_INSTRLABEL};
+        for (size_t k = 0; k < sizeof(data_marks) / sizeof(data_marks[0]); k++)
+            st.ev[data_marks[k]] = st.ev[data_marks[k]] > 30 ? st.ev[data_marks[k]] - 30 : 0;
+    }
     memcpy(ev, st.ev, sizeof(st.ev));
     if (oi) {
         oi->masked = st.masked;
