@@ -2278,7 +2278,9 @@ static void ring_push(state *st, const word *w)
     if (!(w->flags & F_QUOTED)) {
         static const char *const formats[] = {"json", "yaml", "yml", "xml", "toml", "html",
                                               "csv", "config", "schema", "array", NULL};
-        if (text_in(w, formats))
+        /* every word passes here: the length and first letter keep it cheap */
+        if (!st->data_format && w->len >= 3 && w->len <= 6 &&
+            strchr("jyxthcsa", w->text[0]) && text_in(w, formats))
             st->data_format = 1;
         if (w->c1 & (QI_C1(ISUBJ) | QI_C1(MY)))
             st->first_person = 1;
