@@ -141,3 +141,6 @@ build('benign_l.txt', 'benign_l.jsonl', 0)
 # held-out set m: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_m.txt', 'attacks_m.jsonl', 1)
 build('benign_m.txt', 'benign_m.jsonl', 0)
+# held-out set n: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_n.txt', 'attacks_n.jsonl', 1)
+build('benign_n.txt', 'benign_n.jsonl', 0)
