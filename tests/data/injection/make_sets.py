@@ -144,3 +144,6 @@ build('benign_m.txt', 'benign_m.jsonl', 0)
 # held-out set n: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_n.txt', 'attacks_n.jsonl', 1)
 build('benign_n.txt', 'benign_n.jsonl', 0)
+# held-out set o: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_o.txt', 'attacks_o.jsonl', 1)
+build('benign_o.txt', 'benign_o.jsonl', 0)
