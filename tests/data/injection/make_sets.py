@@ -147,3 +147,6 @@ build('benign_n.txt', 'benign_n.jsonl', 0)
 # held-out set o: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_o.txt', 'attacks_o.jsonl', 1)
 build('benign_o.txt', 'benign_o.jsonl', 0)
+# held-out set p: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_p.txt', 'attacks_p.jsonl', 1)
+build('benign_p.txt', 'benign_p.jsonl', 0)
