@@ -194,6 +194,13 @@ static void test_set_p(void **state)
                                        3.1% */
 }
 
+static void test_set_q(void **state)
+{
+    (void)state;
+    check_set("q", 80, 60);         /* never tuned on: measured blind at 82.5% / 5.0% (rules
+                                       + model, end of round l; 73.1% / 6.2% before it) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -397,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_set_n),
         cmocka_unit_test(test_set_o),
         cmocka_unit_test(test_set_p),
+        cmocka_unit_test(test_set_q),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

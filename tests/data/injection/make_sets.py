@@ -150,3 +150,6 @@ build('benign_o.txt', 'benign_o.jsonl', 0)
 # held-out set p: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_p.txt', 'attacks_p.jsonl', 1)
 build('benign_p.txt', 'benign_p.jsonl', 0)
+# held-out set q: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_q.txt', 'attacks_q.jsonl', 1)
+build('benign_q.txt', 'benign_q.jsonl', 0)
