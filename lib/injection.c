@@ -992,6 +992,15 @@ static void anchor_ignore(state *st, size_t p)
     if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) &&
         ((t->len > 4 && !memcmp(t->text + t->len - 2, "ed", 2)) || text_is(t, "forgot")))
         score -= 35;
+    /* "my Llama model ignores the system prompt I set", "the new rule overrides the old
+     * ones": a third-person present, not the imperative */
+    else if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) && p > 0 &&
+             !(W(st, p - 1)->flags & F_EOS) && t->len > 5 && t->text[t->len - 1] == 's' &&
+             t->text[t->len - 2] != 's') {
+        const q_inj__lex_entry *base = q_inj__lex_find(t->text, (size_t)t->len - 1);
+        if (base && (base->c1 & (QI_C1(IGN) | QI_C1(IGNW))))
+            score -= 35;                                /* ignores = ignore + s */
+    }
     if (reported_order(st, p))
         score -= 35;
     if (described_behaviour(st, p, you))
@@ -2416,10 +2425,11 @@ static void ring_push(state *st, const word *w)
         st->prompt_words = 1;
     if (!(w->flags & F_QUOTED)) {
         static const char *const formats[] = {"json", "yaml", "yml", "xml", "toml", "html",
-                                              "csv", "config", "schema", "array", NULL};
+                                              "csv", "config", "schema", "array", "payload",
+                                              NULL};
         /* every word passes here: the length and first letter keep it cheap */
-        if (!st->data_format && w->len >= 3 && w->len <= 6 &&
-            strchr("jyxthcsa", w->text[0]) && text_in(w, formats))
+        if (!st->data_format && w->len >= 3 && w->len <= 7 &&
+            strchr("jyxthcsap", w->text[0]) && text_in(w, formats))
             st->data_format = 1;
         if (w->c1 & (QI_C1(ISUBJ) | QI_C1(MY)))
             st->first_person = 1;
@@ -3385,7 +3395,8 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
     finish(&st);
     /* "Is this JSON valid? {"role": "user", ...}", "My XML config has <system>...</system>":
      * role keys and tags inside data the asker names and asks about are no forged turn */
-    if (st.data_format && (st.first_person || memchr(s, '?', len))) {
+    if (st.data_format && (st.first_person || memchr(s, '?', len) ||
+                           memmem(s, len, "\xEF\xBC\x9F", 3))) {      /* '?' or '？' */
         static const event data_marks[] = {EV_DEL_TAG, EV_DEL_HEADER, EV_DEL_ROLELABEL,
                                            EV_DEL_LABELS, EV_DEL_INSTRLABEL};
         for (size_t k = 0; k < sizeof(data_marks) / sizeof(data_marks[0]); k++)
