@@ -153,3 +153,6 @@ build('benign_p.txt', 'benign_p.jsonl', 0)
 # held-out set q: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_q.txt', 'attacks_q.jsonl', 1)
 build('benign_q.txt', 'benign_q.jsonl', 0)
+# held-out set r: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
+build('attacks_r.txt', 'attacks_r.jsonl', 1)
+build('benign_r.txt', 'benign_r.jsonl', 0)
