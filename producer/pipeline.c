@@ -805,8 +805,9 @@ intake_pipeline *intake_pipeline_start(const intake_pipeline_config *cfg)
      * the producer may wait to put several group commits (one partition each, see group_of)
      * into one produce request: at 128 connections Kafka's CPU per job 8-12 us against
      * 17-20 us with 1 ms, and 22-51% more accepted/s (docs/benchmarks.md, third round). */
-    p->queue = intake_queue_start(cfg->brokers, cfg->topic, q_env_str("QUARRY_KAFKA_LINGER_MS", "10"),
-                                  on_delivered, group_of, p);
+    p->queue = intake_queue_start(cfg->brokers, cfg->topic,
+                                  q_env_str("QUARRY_KAFKA_LINGER_MS", "10"), on_delivered,
+                                  group_of, p);
     if (!p->queue)
         goto fail;
     p->answer_conn = q_db_connect(cfg->db_url, 30);
