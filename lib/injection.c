@@ -349,6 +349,27 @@ static int text_in(const word *w, const char *const *list)
     return 0;
 }
 
+/* The distance back from p (1..k) to the nearest word of `list`, in the same sentence and
+ * before any word with one of the `stop` flags; 0 when there is none. */
+static int dback_text(state *st, size_t p, int k, const char *const *list, uint32_t stop)
+{
+    for (int d = 1; d <= k && (size_t)d <= p; d++) {
+        const word *v = W(st, p - (size_t)d);
+        if (v->flags & (F_EOS | stop))
+            break;
+        if (text_in(v, list))
+            return d;
+    }
+    return 0;
+}
+
+/* The word ends with `suffix`. */
+static int ends_with(const word *w, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return w->len >= n && !memcmp(w->text + w->len - n, suffix, n);
+}
+
 /* ---- asking about a quoted or named attack (round g/h) --------------------------------- */
 
 /* Words that ask about a quoted string rather than use it: what it means, whether it is
@@ -833,19 +854,12 @@ static int described_behaviour(state *st, size_t p, int you)
     if (!(t->flags & F_ASCII) || p == 0)
         return 0;
     /* ignoring, ignored, "to disobey": not the bare imperative ("begins now: ignore it") */
-    int form = (t->len > 4 && (!memcmp(t->text + t->len - 3, "ing", 3) ||
-                               !memcmp(t->text + t->len - 2, "ed", 2))) ||
+    int form = (t->len > 4 && (ends_with(t, "ing") || ends_with(t, "ed"))) ||
                text_is(W(st, p - 1), "to");
     if (!form)
         return 0;
-    for (int k = 1; k <= 3 && (size_t)k <= p; k++) {
-        const word *v = W(st, p - (size_t)k);
-        if (v->flags & (F_EOS | F_COLON | F_COMMA))
-            break;
-        if (text_in(v, third) || (!you && text_in(v, other)))
-            return 1;
-    }
-    return 0;
+    return dback_text(st, p, 3, third, F_COLON | F_COMMA) ||
+           (!you && dback_text(st, p, 3, other, F_COLON | F_COMMA));
 }
 
 /* ignore / forget / disregard (+ the negated obey/remember of stage 1) */
@@ -990,13 +1004,13 @@ static void anchor_ignore(state *st, size_t p)
     /* "the previous tenant ignored all the house rules", "I forgot all the instructions":
      * a past-tense report (not a passive "are to be ignored") is nobody's order */
     if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) &&
-        ((t->len > 4 && !memcmp(t->text + t->len - 2, "ed", 2)) || text_is(t, "forgot")))
+        ((t->len > 4 && ends_with(t, "ed")) || text_is(t, "forgot")))
         score -= 35;
     /* "my Llama model ignores the system prompt I set", "the new rule overrides the old
      * ones": a third-person present, not the imperative */
     else if (!you && !passive && (t->flags & F_ASCII) && !(t->flags & F_CAPS) && p > 0 &&
-             !(W(st, p - 1)->flags & F_EOS) && t->len > 5 && t->text[t->len - 1] == 's' &&
-             t->text[t->len - 2] != 's') {
+             !(W(st, p - 1)->flags & F_EOS) && t->len > 5 && ends_with(t, "s") &&
+             !ends_with(t, "ss")) {
         const q_inj__lex_entry *base = q_inj__lex_find(t->text, (size_t)t->len - 1);
         if (base && (base->c1 & (QI_C1(IGN) | QI_C1(IGNW))))
             score -= 35;                                /* ignores = ignore + s */
@@ -1428,13 +1442,8 @@ static int jb_trait(state *st, size_t p)
         static const char *const usually[] = {"normally", "usually", "normalmente",
                                               "normalement", "normalerweise", "zwykle",
                                               "обычно", "평소에", "平时", "普段", NULL};
-        for (int k = 1; k <= 3 && (size_t)k <= p; k++) {
-            const word *v = W(st, p - (size_t)k);
-            if (v->flags & F_EOS)
-                break;
-            if (text_in(v, usually))
-                return 2;
-        }
+        if (dback_text(st, p, 3, usually, 0))
+            return 2;
         return dback(st, p, 3, QI_C1(NEGNO) | QI_C1(NEG), 0) || dfwd(st, p, 1, QI_C1(NEG),
             0) ? 2 : 0;
     }
@@ -2232,7 +2241,7 @@ static void anchor_addressed(state *st, size_t p)
                 return;                               /* "AI: ignore my typo" */
         } else if (text_in(v, stop)) {
             /* "stop summarising", "smetti di tradurre" */
-            hit = next && ((next->len > 4 && !memcmp(next->text + next->len - 3, "ing", 3)) ||
+            hit = next && ((next->len > 4 && ends_with(next, "ing")) ||
                            text_in(next, of) || (next->c2 & QI_C2(REVEALW)));
         } else if (v->c2 & QI_C2(INSTEAD)) {
             hit = !next || !text_in(next, of);        /* not "instead of answering calls" */
@@ -3468,9 +3477,7 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection
  * when what is left finds nothing, asks a question ('?' and a word of meaning, danger,
  * detection or defence) and gives the model no order to act on the quotation ("do it",
  * "answer as", "translate", "can you summarise"), the quotation is talked about, not used:
- * the score drops below the model's floor. */
-/* A question about quoted material whose only attack is inside the quotes: cleared to
- * score 20. Returns 1 when it cleared the result. */
+ * the score drops below the model's floor (to 20). Returns 1 when it cleared the result. */
 static int about_quoted(const char *text, size_t len, q_injection_result *out)
 {
     int ev[EV_COUNT];
