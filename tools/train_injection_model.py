@@ -17,8 +17,8 @@ Needs numpy, scipy and scikit-learn (training only; the service links none of th
                                               # and tests/unit/injection_model_vectors.h
     make BUILD=build/h-inj && tools/train_injection_model.py check     # C == Python on all rows
 
-Training data ("folds"): sets a-h, k and l of tests/data/injection, dev.jsonl without its off-task
-label-1 rows (requests Quarry need not block: neither positives nor negatives),
+Training data ("folds"): sets a-h, k and l of tests/data/injection, dev.jsonl without its
+off-task label-1 rows (requests Quarry need not block: neither positives nor negatives),
 ordinary_train.jsonl, ordinary_train2.jsonl and ordinary_train3.jsonl (our own ordinary texts,
 negatives only) in two halves each, and attacks_train.jsonl and attacks_train2.jsonl (attacks
 written for training only) in two halves each. Positives are
@@ -131,25 +131,20 @@ def load(evalbin):
     # positives nor negatives; they are dropped from training and from every figure here
     dev = dump(evalbin, DEV) if os.path.exists(DEV) else []
     data["dev"] = [r for r in dev if r["label"] == 0 or r["cat"] in ATTACK]
-    # our own ordinary questions, training negatives; two halves (alternate rows) so that
-    # the threshold also sees held-out logits of short ordinary texts
-    ordr = dump(evalbin, ORD)
-    data["ord1"], data["ord2"] = ordr[0::2], ordr[1::2]
-    # round g/h: more ordinary texts and attacks written for training only, in halves too
-    ordr2 = dump(evalbin, ORD2)
-    data["ord3"], data["ord4"] = ordr2[0::2], ordr2[1::2]
-    atr = dump(evalbin, ATR)
-    data["atr1"], data["atr2"] = atr[0::2], atr[1::2]
-    # round j: more of both, persona role-plays and extraction in particular, in halves
-    ordr3 = dump(evalbin, ORD3)
-    data["ord5"], data["ord6"] = ordr3[0::2], ordr3[1::2]
-    atr2 = dump(evalbin, ATR2)
-    data["atr3"], data["atr4"] = atr2[0::2], atr2[1::2]
+    # training-only files in two halves (alternate rows), so that the threshold also sees
+    # held-out logits of their texts
+    for path, first, second in HALVED:
+        rows = dump(evalbin, path)
+        data[first], data[second] = rows[0::2], rows[1::2]
     return data
 
 
-FOLDS = list(SETS) + ["dev", "ord1", "ord2", "ord3", "ord4", "ord5", "ord6", "atr1", "atr2",
-                      "atr3", "atr4"]
+# Training-only files and the names of their two halves: our own ordinary questions
+# (negatives; round g/h and round j added more), attacks written for training only
+# (round g/h; round j: persona role-plays and extraction in particular).
+HALVED = [(ORD, "ord1", "ord2"), (ORD2, "ord3", "ord4"), (ORD3, "ord5", "ord6"),
+          (ATR, "atr1", "atr2"), (ATR2, "atr3", "atr4")]
+FOLDS = list(SETS) + ["dev"] + [name for _, first, second in HALVED for name in (first, second)]
 
 
 def counts(rows):
