@@ -144,6 +144,8 @@ enum {
     QI2_REAL,      /* real, true, actual, wahre, eigentliche, verdadero, vero: "your real job is" */
     QI2_KIN,       /* grandmother, grandpa, uncle, nonna, abuela, Oma, бабушка, 奶奶 ... */
     QI2_DECEASED,  /* late, deceased, dead, verstorben, décédé, fallecida, покойный, 已故 ... */
+    QI2_FORBID,    /* allowed, permitted, forbidden, darfst, erlaubt, interdit, 禁止: a limit
+                      put on the model ("what are you not allowed to discuss") */
     QI2_PHRASE     /* no meaning alone: a word only known so that stage 1 can read a phrase
                       it ends ("non tenere conto", "lascia perdere") or so that
                       segmentation leaves it whole ("understand" is not "under stand") */
