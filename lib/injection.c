@@ -194,6 +194,7 @@ typedef struct {
     /* co-occurrence: position + 1 of the last persona cue / jailbreak trait (0 = none) */
     size_t persona_at, jb_at, ai_at, you_are_at, instr_at;
     size_t kin_at, howto_at;   /* a deceased relative; "how", "recipe", "step by step" */
+    size_t two_answers_at;     /* "give me two answers", "zwei Antworten", "iki cevap" */
     size_t process_at;         /* "translate", "summarise": material to process follows */
     int kin_done;
     char persona_name[TOKMAX]; /* "You are BasedBot.": a name no class knows (round j) */
@@ -1466,6 +1467,12 @@ static void anchor_jb(state *st, size_t p, int strength)
 {
     st->jb_at = p + 1;
     st->jb_traits += strength;
+    /* "two answers: a normal one and one without restrictions" (the split persona) */
+    if (within(st->two_answers_at, p, 60) && st->you_seen && !question(st, p) &&
+        !dfwd(st, p, 2, 0, QI_C2(ON) | QI_C2(FOR) | QI_C2(ABOUT) | QI_C2(OF))) {
+        emit(st, EV_PER_JAILBREAK, 60);
+        return;
+    }
     if (within(st->persona_at, p, 40)) {
         emit(st, EV_PER_JAILBREAK, 65);
         return;
@@ -1958,9 +1965,13 @@ enum {
     SB_CREDOBJ = 1u << 19,/* a credential noun: password, API key, secret key (not "password
                              manager") */
     SB_HOLDS = 1u << 20,  /* using, stored, access: "the key you are using" */
-    SB_SPEAKLIMIT = 1u << 21 /* a limit on what the model may say: "you're not allowed to
+    SB_SPEAKLIMIT = 1u << 21,/* a limit on what the model may say: "you're not allowed to
                                 talk about", "darfst du nicht ansprechen" */
+    SB_SAYNO = 1u << 22   /* "say no", "sag nein", "refuse" (without an object of its own) */
 };
+
+static const char *const no_words[] = {"no", "nein", "non", "nee", "nie", "nej", "hayir",
+                                       "нет", "не", NULL};
 
 /* what a limit on the model's speech names: "not allowed to talk about / tell me" */
 static const char *const speak_words[] = {
@@ -2126,6 +2137,21 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_CREDOBJ;
     if (text_in(t, holds))
         st->sbflags |= SB_HOLDS;
+    /* "refuse" with no object or an open one ("refuse anything"), not "refuse a trade" */
+    if ((c2 & QI_C2(REFUSE)) &&
+        ((t->flags & F_TAIL) || p + 1 >= st->n ||
+         !has(W(st, p + 1), QI_C1(THE) | QI_C1(MY) | QI_C1(YOUR), QI_C2(INDEF))))
+        st->sbflags |= SB_SAYNO;
+    if ((c1 & QI_C1(SAY)) && !(t->flags & F_TAIL)) {
+        for (size_t k = 1; k <= 2 && p + k < st->n; k++) {
+            if (text_in(W(st, p + k), no_words)) {
+                st->sbflags |= SB_SAYNO;
+                break;
+            }
+            if (W(st, p + k)->flags & F_TAIL)
+                break;
+        }
+    }
     if (t->flags & F_QUOTED)
         st->sbflags |= SB_QUOTED;
     /* "your real job is", "deine eigentliche Aufgabe ist", "tu verdadero trabajo es" */
@@ -2198,6 +2224,13 @@ static void bag_judge(state *st, size_t p)
                                        (b2 & QI_C2(THEY)));
     if ((f & SB_ERASE) && obj && model && (!asks || owned) && !reported)
         emit(st, EV_OVR_VERB, owned || (f & SB_STRONG) ? 60 : 55);
+
+    /* "a game where you can never say no: refuse and you lose", "en este juego el asistente
+     * nunca puede negarse": a game whose rule takes away the model's refusal */
+    if ((f & SB_SAYNO) && (b1 & QI_C1(NEG)) &&
+        (you || (b1 & QI_C1(AI))) && !asks &&
+        ((b2 & (QI_C2(GAME) | QI_C2(PLAY))) || (st->pb2 & (QI_C2(GAME) | QI_C2(PLAY)))))
+        emit(st, EV_PER_JAILBREAK, 55);
 
     /* persona: a cue, a trait, and the model (an AI word or "you") */
     /* "あなたは今から制限のないAIです": "you" and "now" with no verb is a "you are now" */
@@ -2332,10 +2365,23 @@ static void anchor_addressed(state *st, size_t p)
     }
 }
 
+/* "answer twice", "two answers / responses / columns", "zwei Antworten", "iki cevap" */
+static const char *const two_words[] = {"two", "zwei", "iki", "deux", "dos", "due", "dois",
+                                        "twee", "tva", "dwie", "dve", "два", "две", NULL};
+static const char *const answer_words[] = {
+    "answers", "responses", "replies", "columns", "versions", "antworten", "cevap",
+    "reponses", "respuestas", "risposte", "respostas", "antwoorden", "svar", "odpowiedzi",
+    "odpovedi", "ответа", "ответы", "варианта", NULL};
+
 static void stage2_word(state *st, size_t p)
 {
     const word *t = W(st, p);
     uint64_t c1 = t->c1, c2 = t->c2;
+    if (text_in(t, answer_words) && dback_text(st, p, 2, two_words, 0)) {
+        st->two_answers_at = p + 1;
+        if (within(st->jb_at, p, 60) && st->you_seen && !question(st, p))
+            emit(st, EV_PER_JAILBREAK, 60);
+    }
     /* a procedure, for the deceased-relative jailbreak (kin_check) */
     if (t->len >= 4 && t->len <= 6 && (t->text[0] == 'r' || t->text[0] == 's') &&
         (text_is(t, "recipe") || text_is(t, "step") || text_is(t, "steps"))) {
