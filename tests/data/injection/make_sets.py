@@ -156,3 +156,9 @@ build('benign_q.txt', 'benign_q.jsonl', 0)
 # held-out set r: written blind (without reading the detector, its docs, its training script, its tests or the earlier sets), measured once
 build('attacks_r.txt', 'attacks_r.jsonl', 1)
 build('benign_r.txt', 'benign_r.jsonl', 0)
+# held-out sets s and t: written blind during round m (before it changed any code), measured
+# once at its end
+build('attacks_s.txt', 'attacks_s.jsonl', 1)
+build('benign_s.txt', 'benign_s.jsonl', 0)
+build('attacks_t.txt', 'attacks_t.jsonl', 1)
+build('benign_t.txt', 'benign_t.jsonl', 0)
