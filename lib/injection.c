@@ -1977,8 +1977,8 @@ static const char *const no_words[] = {"no", "nein", "non", "nee", "nie", "nej",
 static const char *const speak_words[] = {
     "talk", "discuss", "mention", "say", "tell", "reveal", "share", "answer", "disclose",
     "ansprechen", "sagen", "sprechen", "erwahnen", "reden", "hablar", "decir", "mencionar",
-    "parler", "dire", "mentionner", "aborder", "parlare", "dire", "menzionare", "falar",
-    "dizer", "mencionar", "praten", "zeggen", "noemen", "prata", "saga", "mowic", "powiedziec",
+    "parler", "dire", "mentionner", "aborder", "parlare", "menzionare", "falar", "dizer",
+    "praten", "zeggen", "noemen", "prata", "saga", "mowic", "powiedziec",
     "rikat", "mluvit", "konusmak", "soylemek", "говорить", "сказать", "обсуждать", NULL};
 
 /* the credential belongs to something the user shows: "the key in the snippet above" */
@@ -1987,11 +1987,13 @@ static const char *const artifact_words[] = {
     "application", "example", "project", "sdk", "library", "module", "variable", "jwt",
     "curl", "request", "header", "env", NULL};
 
-/* "word for word", "mot pour mot", "palabra por palabra", "woord voor woord", "slovo od
- * slova", "kata demi kata": the noun, a short link word (or none), the noun again */
-static const char *const verbatim_nouns[] = {"word", "wort", "mot", "palabra", "parola",
-                                             "palavra", "woord", "ord", "slovo", "slowo",
-                                             "kata", "kelimesi", "слово", NULL};
+/* "word for word", "Wort für Wort", "palabra por palabra", "woord voor woord", "slovo od
+ * slova", "kelimesi kelimesine": the noun, a short link word (or none), the noun again (the
+ * nouns are in the lexicon, as PHRASE words where they have no other class; not the short
+ * "mot", "ord", "kata", which would cut unknown words into pieces) */
+static const char *const verbatim_nouns[] = {"word", "wort", "palabra", "parola", "palavra",
+                                             "woord", "slovo", "slowo", "kelimesi", "слово",
+                                             NULL};
 
 /* "password manager", "API key rotation": the credential is not the object */
 static const char *const cred_heads[] = {"manager", "managers", "policy", "policies",
@@ -2001,10 +2003,10 @@ static const char *const cred_heads[] = {"manager", "managers", "policy", "polic
                                          "recovery", "protection", "hygiene", NULL};
 
 /* words that say the model holds something: "the key you are using", "stored in your
- * context", "what keys do you have access to" */
+ * context", "what keys do you have access to" (in the lexicon, as USE or PHRASE words) */
 static const char *const holds[] = {"using", "stored", "access", "configured", "verwendest",
                                     "benutzt", "nutzt", "gespeichert", "utilises", "usas",
-                                    "utilizas", "usi", "usando", NULL};
+                                    "utilizas", "usando", NULL};
 
 /* "treat / consider / regard everything above as void": an order that nullifies */
 static const char *const deem[] = {"treat", "consider", "regard", "deem", "betrachte",
@@ -2120,7 +2122,8 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_TOPIC;
     if ((c1 & QI_C1(REVEAL)) || (c2 & QI_C2(REVEALW)))
         st->sbflags |= SB_REVEAL;
-    if (text_in(t, verbatim_nouns) && !(t->flags & F_TAIL)) {
+    if ((c2 & (QI_C2(PHRASE) | QI_C2(CMDWORD))) && text_in(t, verbatim_nouns) &&
+        !(t->flags & F_TAIL)) {
         for (size_t k = 1; k <= 2 && p + k < st->n; k++) {
             const word *u = W(st, p + k);
             if (u->len >= 3 && !memcmp(u->text, t->text, 3)) {
@@ -2135,7 +2138,7 @@ static void bag_word(state *st, size_t p)
          ((c2 & QI_C2(KEY)) && dback(st, p, 1, QI_C1(SYSISH) | QI_C1(HIDDEN) | QI_C1(CRED), 0))) &&
         ((t->flags & F_TAIL) || p + 1 >= st->n || !text_in(W(st, p + 1), cred_heads)))
         st->sbflags |= SB_CREDOBJ;
-    if (text_in(t, holds))
+    if ((c2 & (QI_C2(PHRASE) | QI_C2(USE))) && text_in(t, holds))
         st->sbflags |= SB_HOLDS;
     /* "refuse" with no object or an open one ("refuse anything"), not "refuse a trade" */
     if ((c2 & QI_C2(REFUSE)) &&
@@ -2365,7 +2368,8 @@ static void anchor_addressed(state *st, size_t p)
     }
 }
 
-/* "answer twice", "two answers / responses / columns", "zwei Antworten", "iki cevap" */
+/* "two answers / responses / columns", "zwei Antworten", "iki cevap" (the answer words are
+ * in the lexicon, as PHRASE words) */
 static const char *const two_words[] = {"two", "zwei", "iki", "deux", "dos", "due", "dois",
                                         "twee", "tva", "dwie", "dve", "два", "две", NULL};
 static const char *const answer_words[] = {
@@ -2377,7 +2381,7 @@ static void stage2_word(state *st, size_t p)
 {
     const word *t = W(st, p);
     uint64_t c1 = t->c1, c2 = t->c2;
-    if (text_in(t, answer_words) && dback_text(st, p, 2, two_words, 0)) {
+    if ((c2 & QI_C2(PHRASE)) && text_in(t, answer_words) && dback_text(st, p, 2, two_words, 0)) {
         st->two_answers_at = p + 1;
         if (within(st->jb_at, p, 60) && st->you_seen && !question(st, p))
             emit(st, EV_PER_JAILBREAK, 60);
