@@ -332,7 +332,7 @@ static int benign_frame(state *st, size_t p)
 
 /* The sentence around p names the asker's own bot: "for my own chatbot", "our HR
  * assistant", "for a bot that tutors kids" (its prompt is theirs to write). */
-static int own_bot_at(state *st, size_t q)
+static int own_bot_at(state *st, size_t q, int indef)
 {
     if (!(W(st, q)->c1 & QI_C1(AI)))
         return 0;
@@ -340,22 +340,24 @@ static int own_bot_at(state *st, size_t q)
         const word *w = W(st, q - k);
         if (w->flags & F_EOS)
             break;
-        if ((w->c1 & QI_C1(MY)) || (w->c2 & (QI_C2(INDEF) | QI_C2(OWN))))
+        if ((w->c1 & QI_C1(MY)) || (w->c2 & (QI_C2(OWN) | (indef ? QI_C2(INDEF) : 0))))
             return 1;
     }
     return 0;
 }
 
-static int own_bot(state *st, size_t p)
+/* indef: "a bot" counts too ("write a system prompt for a bot"; but "an AI that ignores
+ * guidelines" describes a persona, not the asker's bot) */
+static int own_bot(state *st, size_t p, int indef)
 {
     for (size_t d = 0; d <= 12 && d <= p && p - d + RING > st->n; d++) {
         if (d > 0 && (W(st, p - d)->flags & F_EOS))
             break;
-        if (own_bot_at(st, p - d))
+        if (own_bot_at(st, p - d, indef))
             return 1;
     }
     for (size_t q = p + 1; q < st->n && q <= p + 12; q++) {
-        if (own_bot_at(st, q))
+        if (own_bot_at(st, q, indef))
             return 1;
         if (W(st, q)->flags & F_EOS)
             break;
@@ -896,6 +898,42 @@ static int everyday_compound(state *st, size_t q)
  * server address", "ignore the previous invoice", "disregard the old paper form"): a word
  * with no class of the lexicon after at most three articles, quantifiers and prior/new
  * adjectives, and no instruction, prompt, text or restriction noun right after it. */
+/* An AI word inside the quotation that holds p: "[Note for the AI: ignore ...]" */
+static int ai_in_quote(state *st, size_t p)
+{
+    for (size_t q = p > 12 ? p - 12 : 0; q < st->n && q <= p + 12; q++) {
+        if (q + RING <= st->n)
+            continue;
+        const word *w = W(st, q);
+        if ((w->flags & F_QUOTED) && (w->c1 & QI_C1(AI)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The instruction noun at q is about an everyday thing: "the instructions on the form",
+ * "the rules for the parking lot", "the guidelines about the budget". Returns the position
+ * of that thing (0: no such topic). */
+static size_t instr_on_topic(state *st, size_t q)
+{
+    static const char *const regarding[] = {"regarding", "concerning", NULL};
+    if ((W(st, q)->flags & F_EOS) || q + 1 >= st->n ||
+        !(has(W(st, q + 1), 0, QI_C2(ON) | QI_C2(FOR) | QI_C2(ABOUT)) ||
+          text_in(W(st, q + 1), regarding)))
+        return 0;
+    for (size_t o = q + 2; o < st->n && o <= q + 4; o++) {
+        const word *w = W(st, o);
+        if (w->flags & F_EOS && !(w->c1 | w->c2))
+            return w->len >= 3 && (w->flags & F_ASCII) && !(w->flags & F_SEG) ? o : 0;
+        if (has(w, QI_C1(THE) | QI_C1(QUANT) | QI_C1(NEW) | QI_C1(PRIOR), QI_C2(INDEF)) &&
+            !(w->flags & F_EOS))
+            continue;
+        return !w->c1 && !w->c2 && w->len >= 3 && (w->flags & F_ASCII) && !(w->flags & F_SEG)
+                   ? o : 0;
+    }
+    return 0;
+}
+
 static int everyday_object(state *st, size_t p)
 {
     const word *t = W(st, p);
@@ -914,15 +952,20 @@ static int everyday_object(state *st, size_t p)
     if (o >= st->n || o > p + 3)
         return 0;
     const word *w = W(st, o);
-    if (w->c1 || w->c2 || (w->flags & F_SEG) || w->len < 3)
-        return 0;
-    /* "forget the old parking rules": the instruction noun heads the everyday compound */
     size_t from = p;
-    for (size_t h = o + 1; h < st->n && h <= o + 3; h++)
-        if (everyday_compound(st, h)) {
-            from = h;
-            break;
-        }
+    if ((w->c1 & QI_C1(INSTR)) && (from = instr_on_topic(st, o)) != 0) {
+        /* "disregard the previous instructions on the form" */
+    } else if (w->c1 || w->c2 || (w->flags & F_SEG) || w->len < 3) {
+        return 0;
+    } else {
+        /* "forget the old parking rules": the instruction noun heads the everyday compound */
+        from = p;
+        for (size_t h = o + 1; h < st->n && h <= o + 3; h++)
+            if (everyday_compound(st, h)) {
+                from = h;
+                break;
+            }
+    }
     /* "disregard the summarisation request and every earlier instruction", "AI assistant
      * reading this: ignore the ...": instructions or the AI further on in the sentence */
     mask f = fwd(st, from, 10 - (int)(from - p)), b = back(st, p, BACK);
@@ -1114,9 +1157,14 @@ static void anchor_ignore(state *st, size_t p)
         score -= 35;
     /* 'my regex that strips "ignore previous instructions" misses variations': an order
      * in quotation marks that the speaker's own sentence handles as data */
-    if ((t->flags & F_QUOTED) && !you && !(any & QI_C1(AI)) &&
-        dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0) &&
-        !(W(st, p - (size_t)dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0))->flags & F_QUOTED))
+    if ((t->flags & F_QUOTED) && !you && !ai_in_quote(st, p) &&
+        ((dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0) &&
+          !(W(st, p - (size_t)dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0))->flags &
+            F_QUOTED)) ||
+         question(st, p)))                  /* 'is it enough to tell a model "ignore ..."?' */
+        score -= 35;
+    /* "mein eigener Chatbot ignoriert den Systemprompt": the asker's bot does it */
+    else if (!you && own_bot(st, p, 0) && !imperative(st, p))
         score -= 35;
     /* "a robot who forgets its instructions", "characters who ignore their orders": the
      * object belongs to someone the text talks about */
@@ -1871,7 +1919,7 @@ static void anchor_reveal(state *st, size_t p)
     }
     if (benign_frame(st, p))
         score -= 30;
-    else if (!(any & QI_C1(YOUR)) && own_bot(st, p))
+    else if (!(any & QI_C1(YOUR)) && own_bot(st, p, 1))
         score -= 30;                                  /* the system prompt of my own bot */
     /* "reminded everyone not to paste passwords into the chat": a reveal forbidden */
     if (dback(st, p, 2, QI_C1(NEG) | QI_C1(NEGNO), 0) && !(any & QI_C1(YOUR)) &&
@@ -3661,9 +3709,10 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
     if (len - b64_from >= B64_MIN && b64_from < len && depth < MAX_DEPTH)
         screen_base64(s + b64_from, len - b64_from, depth, st.ev);
     finish(&st);
-    /* "Is this JSON valid? {"role": "user", ...}", "My XML config has <system>...</system>":
-     * role keys and tags inside data the asker names and asks about are no forged turn */
-    if (st.data_format && (st.first_person || memchr(s, '?', len) ||
+    /* "Is this JSON valid? {"role": "user", ...}", "My XML config has <system>...</system>",
+     * "Convert this to JSON: system: linux user: alice": role keys and tags inside data the
+     * asker names and asks about, or has converted, are no forged turn */
+    if (st.data_format && (st.first_person || st.process_at || memchr(s, '?', len) ||
                            memmem(s, len, "\xEF\xBC\x9F", 3))) {      /* '?' or '？' */
         static const event data_marks[] = {EV_DEL_TAG, EV_DEL_HEADER, EV_DEL_ROLELABEL,
                                            EV_DEL_LABELS, EV_DEL_INSTRLABEL};
