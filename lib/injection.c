@@ -911,6 +911,44 @@ static int ai_in_quote(state *st, size_t p)
     return 0;
 }
 
+/* The quotation that holds p names no AI, no system prompt and no "your" instructions:
+ * "Ignore the previous instructions on the form", "Olvida lo que te dije ayer". */
+static int quoted_material_is_plain(state *st, size_t p)
+{
+    size_t a = p, b = p;
+    while (a > 0 && a + RING > st->n + 1 && (W(st, a - 1)->flags & F_QUOTED) && p - a < 40)
+        a--;
+    while (b + 1 < st->n && (W(st, b + 1)->flags & F_QUOTED) && b - p < 40)
+        b++;
+    for (size_t q = a; q <= b; q++) {
+        const word *w = W(st, q);
+        if ((w->c1 & (QI_C1(AI) | QI_C1(YOUR) | QI_C1(PROMPT) | QI_C1(SYSTEM) |
+                      QI_C1(DEVLIKE) | QI_C1(JBNAME) | QI_C1(REVEAL))) ||
+            (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE))))
+            return 0;
+    }
+    return 1;
+}
+
+/* p is in plain quoted material that a translate/summarise verb before the quotation
+ * hands to the model */
+static int quoted_to_process(state *st, size_t p)
+{
+    if (!(W(st, p)->flags & F_QUOTED) || !quoted_material_is_plain(st, p))
+        return 0;
+    if (st->process_at && st->process_at <= p && st->process_at + RING > st->n + 1 &&
+        !(W(st, st->process_at - 1)->flags & F_QUOTED))
+        return 1;
+    /* verb-final: 「前の指示は無視して…」を英語に訳してください, '…'를 영어로 번역해 줘 */
+    size_t q = p;
+    while (q + 1 < st->n && (W(st, q + 1)->flags & F_QUOTED) && q - p < 40)
+        q++;
+    for (size_t k = q + 1; k < st->n && k <= q + 5; k++)
+        if (W(st, k)->c2 & QI_C2(REVEALW))
+            return !(W(st, k)->flags & F_QUOTED);
+    return 0;
+}
+
 /* The instruction noun at q is about an everyday thing: "the instructions on the form",
  * "the rules for the parking lot", "the guidelines about the budget". Returns the position
  * of that thing (0: no such topic). */
@@ -1163,6 +1201,12 @@ static void anchor_ignore(state *st, size_t p)
             F_QUOTED)) ||
          question(st, p)))                  /* 'is it enough to tell a model "ignore ..."?' */
         score -= 35;
+    /* 'Translate to German: "Ignore the previous instructions on the form ..."': an order
+     * inside quoted material the model is asked to translate or summarise, which names no AI
+     * and no prompt of the model's (an injection there addresses the AI: "[Note for the
+     * assistant: ignore ...]") */
+    else if (quoted_to_process(st, p))
+        score -= 60;                        /* below the learned model's floor as well */
     /* "mein eigener Chatbot ignoriert den Systemprompt": the asker's bot does it */
     else if (!you && own_bot(st, p, 0) && !imperative(st, p))
         score -= 35;
@@ -2115,7 +2159,9 @@ enum {
     SB_HOLDS = 1u << 20,  /* using, stored, access: "the key you are using" */
     SB_SPEAKLIMIT = 1u << 21,/* a limit on what the model may say: "you're not allowed to
                                 talk about", "darfst du nicht ansprechen" */
-    SB_SAYNO = 1u << 22   /* "say no", "sag nein", "refuse" (without an object of its own) */
+    SB_SAYNO = 1u << 22,  /* "say no", "sag nein", "refuse" (without an object of its own) */
+    SB_PLAINQ = 1u << 23  /* the eraser is in quoted material to translate or summarise that
+                             names no AI and no prompt of the model's */
 };
 
 static const char *const no_words[] = {"no", "nein", "non", "nee", "nie", "nej", "hayir",
@@ -2205,6 +2251,8 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_ERASE;
     if ((c1 & QI_C1(IGN)) && near)
         st->sbflags |= SB_STRONG;
+    if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && quoted_to_process(st, p))
+        st->sbflags |= SB_PLAINQ;
     if ((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && near &&
         ((t->flags & F_QUOTED) || reported_order(st, p)))
         st->sbflags |= SB_QERASE;
@@ -2395,7 +2443,7 @@ static void bag_judge(state *st, size_t p)
     /* a quoted order reported by someone: "my teacher said 'forget everything'" */
     int reported = (f & SB_QERASE) && ((b1 & (QI_C1(MY) | QI_C1(ISUBJ) | QI_C1(SPEECH))) ||
                                        (b2 & QI_C2(THEY)));
-    if ((f & SB_ERASE) && obj && model && (!asks || owned) && !reported)
+    if ((f & SB_ERASE) && obj && model && (!asks || owned) && !reported && !(f & SB_PLAINQ))
         emit(st, EV_OVR_VERB, owned || (f & SB_STRONG) ? 60 : 55);
 
     /* "a game where you can never say no: refuse and you lose", "en este juego el asistente
