@@ -223,6 +223,22 @@ static void test_set_t(void **state)
                                        + model, end of round m; 90.6% / 6.9% before it) */
 }
 
+static void test_set_u(void **state)
+{
+    (void)state;
+    check_set("u", 80, 55);         /* never tuned on: measured blind at 82.5% / 4.4% (rules
+                                       + model, end of round n; 80.6% / 6.2% at the start of
+                                       round m) */
+}
+
+static void test_set_v(void **state)
+{
+    (void)state;
+    check_set("v", 84, 30);         /* never tuned on: measured blind at 85.6% / 1.9% (rules
+                                       + model, end of round n; 85.6% / 3.8% at the start of
+                                       round m) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -430,6 +446,8 @@ int main(void)
         cmocka_unit_test(test_set_r),
         cmocka_unit_test(test_set_s),
         cmocka_unit_test(test_set_t),
+        cmocka_unit_test(test_set_u),
+        cmocka_unit_test(test_set_v),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

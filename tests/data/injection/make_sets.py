@@ -162,3 +162,9 @@ build('attacks_s.txt', 'attacks_s.jsonl', 1)
 build('benign_s.txt', 'benign_s.jsonl', 0)
 build('attacks_t.txt', 'attacks_t.jsonl', 1)
 build('benign_t.txt', 'benign_t.jsonl', 0)
+# held-out sets u and v: written blind at the start of round n (after round m), measured once
+# at its end
+build('attacks_u.txt', 'attacks_u.jsonl', 1)
+build('benign_u.txt', 'benign_u.jsonl', 0)
+build('attacks_v.txt', 'attacks_v.jsonl', 1)
+build('benign_v.txt', 'benign_v.jsonl', 0)
