@@ -920,14 +920,17 @@ static int quoted_material_is_plain(state *st, size_t p)
         a--;
     while (b + 1 < st->n && (W(st, b + 1)->flags & F_QUOTED) && b - p < 40)
         b++;
+    int content = 0;
     for (size_t q = a; q <= b; q++) {
         const word *w = W(st, q);
         if ((w->c1 & (QI_C1(AI) | QI_C1(YOUR) | QI_C1(PROMPT) | QI_C1(SYSTEM) |
-                      QI_C1(DEVLIKE) | QI_C1(JBNAME) | QI_C1(REVEAL))) ||
-            (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE))))
-            return 0;
+                      QI_C1(DEVLIKE) | QI_C1(JBNAME) | QI_C1(REVEAL) | QI_C1(SAY))) ||
+            (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE) | QI_C2(REVEALW) | QI_C2(REPLY))))
+            return 0;                       /* "... and say hello", "reply only with OK" */
+        if (!w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 4)
+            content++;                      /* the form, the shipment, the meeting */
     }
-    return 1;
+    return content > 0;                     /* not a bare "Ignore the previous instructions." */
 }
 
 /* p is in plain quoted material that a translate/summarise verb before the quotation
