@@ -2205,7 +2205,7 @@ static const char *const cred_heads[] = {"manager", "managers", "policy", "polic
  * context", "what keys do you have access to" (in the lexicon, as USE or PHRASE words) */
 static const char *const holds[] = {"using", "stored", "access", "configured", "verwendest",
                                     "benutzt", "nutzt", "gespeichert", "utilises", "usas",
-                                    "utilizas", "usando", NULL};
+                                    "utilizas", "usando", "utilisee", "utilise", NULL};
 static const char *const holds_you[] = {"verwendest", "utilises", "usas", "utilizas", NULL};
 
 /* "treat / consider / regard everything above as void": an order that nullifies */
