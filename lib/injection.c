@@ -330,41 +330,6 @@ static int benign_frame(state *st, size_t p)
     return (b.c1 & (QI_C1(HOWQ) | QI_C1(ISUBJ))) != 0;
 }
 
-/* The sentence around p names the asker's own bot: "for my own chatbot", "our HR
- * assistant", "for a bot that tutors kids" (its prompt is theirs to write). */
-static int own_bot_at(state *st, size_t q, int indef)
-{
-    if (!(W(st, q)->c1 & QI_C1(AI)))
-        return 0;
-    for (size_t k = 1; k <= 2 && k <= q; k++) {
-        const word *w = W(st, q - k);
-        if (w->flags & F_EOS)
-            break;
-        if ((w->c1 & QI_C1(MY)) || (w->c2 & (QI_C2(OWN) | (indef ? QI_C2(INDEF) : 0))))
-            return 1;
-    }
-    return 0;
-}
-
-/* indef: "a bot" counts too ("write a system prompt for a bot"; but "an AI that ignores
- * guidelines" describes a persona, not the asker's bot) */
-static int own_bot(state *st, size_t p, int indef)
-{
-    for (size_t d = 0; d <= 12 && d <= p && p - d + RING > st->n; d++) {
-        if (d > 0 && (W(st, p - d)->flags & F_EOS))
-            break;
-        if (own_bot_at(st, p - d, indef))
-            return 1;
-    }
-    for (size_t q = p + 1; q < st->n && q <= p + 12; q++) {
-        if (own_bot_at(st, q, indef))
-            return 1;
-        if (W(st, q)->flags & F_EOS)
-            break;
-    }
-    return 0;
-}
-
 /* The sentence around p says "you" or "your": it addresses the model. */
 static int addresses_you(state *st, size_t p)
 {
@@ -417,6 +382,43 @@ static const char *const third_poss[] = {"its", "their", "his", "her", "seine", 
 static int in_sentence(state *st, size_t p, const char *const *list)
 {
     return text_in(W(st, p), list) || dback_text(st, p, (int)st->sbwords, list, 0);
+}
+
+/* The sentence around p names the asker's own bot: "for my own chatbot", "our HR
+ * assistant", "for a bot that tutors kids" (its prompt is theirs to write). */
+static int own_bot_at(state *st, size_t q, int indef)
+{
+    static const char *const apps[] = {"app", "application", "website", "product", "service",
+                                       "startup", "project", NULL};
+    if (!(W(st, q)->c1 & QI_C1(AI)) && !text_in(W(st, q), apps))
+        return 0;
+    for (size_t k = 1; k <= 3 && k <= q; k++) {
+        const word *w = W(st, q - k);
+        if (w->flags & F_EOS)
+            break;
+        if ((w->c1 & QI_C1(MY)) || (w->c2 & (QI_C2(OWN) | (indef ? QI_C2(INDEF) : 0))))
+            return 1;
+    }
+    return 0;
+}
+
+/* indef: "a bot" counts too ("write a system prompt for a bot"; but "an AI that ignores
+ * guidelines" describes a persona, not the asker's bot) */
+static int own_bot(state *st, size_t p, int indef)
+{
+    for (size_t d = 0; d <= 12 && d <= p && p - d + RING > st->n; d++) {
+        if (d > 0 && (W(st, p - d)->flags & F_EOS))
+            break;
+        if (own_bot_at(st, p - d, indef))
+            return 1;
+    }
+    for (size_t q = p + 1; q < st->n && q <= p + 12; q++) {
+        if (own_bot_at(st, q, indef))
+            return 1;
+        if (W(st, q)->flags & F_EOS)
+            break;
+    }
+    return 0;
 }
 
 /* The word ends with `suffix`. */
@@ -1589,6 +1591,8 @@ static void anchor_stay(state *st, size_t p)
         score -= 30;
     else if (question(st, p) && !addresses_you(st, p))
         score -= 25;                                  /* does the actor ever break character? */
+    else if (dfwd(st, p, 5, 0, QI_C2(UNTIL)))
+        score -= 30;                                  /* stay in character until I say stop */
     emit(st, EV_PER_STAY, score);
     persona_cue(st, p, score);
 }
@@ -1780,6 +1784,11 @@ static void anchor_jbname(state *st, size_t p)
     /* jailbreak, jailbroken, devmode */
     if (interrogative(st, p) && !addresses_you(st, p))
         emit(st, EV_PER_DAN, 20);
+    /* "a teenager jailbreaks the robot cops", "she jailbroke her phone": what someone does */
+    else if ((text_is(t, "jailbreaks") || text_is(t, "jailbroke")) &&
+             !dback(st, p, 3, QI_C1(YOU) | QI_C1(YOUR), 0) && p > 0 &&
+             !(W(st, p - 1)->flags & F_EOS) && !W(st, p - 1)->c1)
+        emit(st, EV_PER_DAN, 30);
     else if (within(st->persona_at, p, 40) || dback(st, p, 5, QI_C1(YOU), 0) ||
         dfwd(st, p, 5, QI_C1(YOU), 0))
         emit(st, EV_PER_DAN, question(st, p) ? 45 : 65);
@@ -2799,6 +2808,11 @@ static void ring_push(state *st, const word *w)
             strchr("jyxthcsapfm", w->text[0]) && text_in(w, formats))
             st->data_format = 1;
         if (w->c1 & (QI_C1(ISUBJ) | QI_C1(MY)))
+            st->first_person = 1;
+        /* "Fix this XML", "validate this YAML": an order to work on the data, first word */
+        static const char *const data_verbs[] = {"fix", "validate", "parse", "lint", "indent",
+                                                 "prettify", "minify", "debug", NULL};
+        if ((w->flags & F_TSTART) && w->len <= 8 && text_in(w, data_verbs))
             st->first_person = 1;
     }
     *W(st, st->n) = *w;

@@ -3587,6 +3587,8 @@ const q_inj__lex_entry q_inj__lex[] = {
     {"角色", QI_C1(ROLE), 0},
     {"解除", 0, QI_C2(OFF)},
     {"設定", QI_C1(INSTRW), 0},
+    {"訳して", 0, QI_C2(REVEALW)},
+    {"訳す", 0, QI_C2(REVEALW)},
     {"设定", QI_C1(INSTR), 0},
     {"请", QI_C1(DISC) | QI_C1(MODALQ), 0},
     {"输出", QI_C1(REVEAL), 0},
