@@ -239,6 +239,22 @@ static void test_set_v(void **state)
                                        round m) */
 }
 
+static void test_set_w(void **state)
+{
+    (void)state;
+    check_set("w", 86, 40);         /* never tuned on: measured blind at 88.1% / 3.1% (rules
+                                       + model, end of round o; 88.1% / 3.8% at the start of
+                                       round m) */
+}
+
+static void test_set_x(void **state)
+{
+    (void)state;
+    check_set("x", 76, 40);         /* never tuned on: measured blind at 78.8% / 3.1% (rules
+                                       + model, end of round o; 77.5% / 3.8% at the start of
+                                       round m) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -448,6 +464,8 @@ int main(void)
         cmocka_unit_test(test_set_t),
         cmocka_unit_test(test_set_u),
         cmocka_unit_test(test_set_v),
+        cmocka_unit_test(test_set_w),
+        cmocka_unit_test(test_set_x),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

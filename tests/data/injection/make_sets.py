@@ -168,3 +168,9 @@ build('attacks_u.txt', 'attacks_u.jsonl', 1)
 build('benign_u.txt', 'benign_u.jsonl', 0)
 build('attacks_v.txt', 'attacks_v.jsonl', 1)
 build('benign_v.txt', 'benign_v.jsonl', 0)
+# held-out sets w and x: written blind at the start of round o (after u and v were measured),
+# measured once at its end
+build('attacks_w.txt', 'attacks_w.jsonl', 1)
+build('benign_w.txt', 'benign_w.jsonl', 0)
+build('attacks_x.txt', 'attacks_x.jsonl', 1)
+build('benign_x.txt', 'benign_x.jsonl', 0)
