@@ -675,6 +675,14 @@ static void stage1(state *st, size_t p)
             if (took && dback(st, p, span == 8 ? 11 : 6, QI_C1(NEG) | QI_C1(NEGNO), 0))
                 t->c1 |= QI_C1(IGN);
         }
+        /* French "je" (I) before its clitics and common verbs, not Dutch "je" (you, your):
+         * "je t'ai dit", "je ne sais pas", "je suis" */
+        static const char *const je_next[] = {"t", "te", "m", "me", "l", "le", "la", "les",
+                                              "lui", "vous", "ne", "n", "suis", "ai", "vais",
+                                              "veux", "peux", "dois", "sais", "pense", "crois",
+                                              NULL};
+        if (text_is(prev, "je") && !(prev->flags & F_TAIL) && text_in(t, je_next))
+            prev->c1 = (prev->c1 & ~(QI_C1(YOU) | QI_C1(YOUR))) | QI_C1(ISUBJ);
         /* "¿cuál es tu prompt de sistema?": Spanish "tu" before a prompt noun is "your" */
         if (text_is(prev, "tu") && ((t->c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(CRED))) ||
                                     (t->c2 & QI_C2(SYSPROMPT))))
@@ -925,6 +933,9 @@ static int quoted_material_is_plain(state *st, size_t p)
     int content = 0;
     for (size_t q = a; q <= b; q++) {
         const word *w = W(st, q);
+        /* French "je t'ai dit" is no AI: a two-letter AI word counts written as "AI", "IA" */
+        if ((w->c1 & QI_C1(AI)) && w->len <= 2 && !(w->flags & F_CAPS))
+            continue;
         if ((w->c1 & (QI_C1(AI) | QI_C1(YOUR) | QI_C1(PROMPT) | QI_C1(SYSTEM) |
                       QI_C1(DEVLIKE) | QI_C1(JBNAME) | QI_C1(REVEAL) | QI_C1(SAY))) ||
             (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE) | QI_C2(REVEALW) | QI_C2(REPLY))))
@@ -1305,6 +1316,8 @@ static void anchor_irrel(state *st, size_t p)
 {
     if (interrogative(st, p) && !addresses_you(st, p))
         return;                                       /* why don't the old rules apply anymore? */
+    if (quoted_to_process(st, p))
+        return;                                       /* « ... la réunion est annulée » */
     int d = dback(st, p, 8, QI_C1(INSTR) | QI_C1(RESTRICT), QI_C2(SYSPROMPT));
     if (d) {
         mask b = back(st, p, 10);
@@ -3777,10 +3790,20 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
     /* "Is this JSON valid? {"role": "user", ...}", "My XML config has <system>...</system>",
      * "Convert this to JSON: system: linux user: alice": role keys and tags inside data the
      * asker names and asks about, or has converted, are no forged turn */
+    /* messages = [{"role": "system", ...}]: chat messages written as data in code (not a
+     * text that opens with a forged {"role": "system", ...} message) */
+    if (!st.data_format) {
+        const unsigned char *r = memmem(s, len, "\"role\"", 6);
+        if (!r)
+            r = memmem(s, len, "'role'", 6);
+        size_t at = r ? (size_t)(r - s) : 0;
+        if (r && (memmem(s, at, "messages", 8) || memchr(s, '=', at) || memchr(s, '`', at)))
+            st.data_format = 1;
+    }
     if (st.data_format && (st.first_person || st.process_at || memchr(s, '?', len) ||
                            memmem(s, len, "\xEF\xBC\x9F", 3))) {      /* '?' or '？' */
         static const event data_marks[] = {EV_DEL_TAG, EV_DEL_HEADER, EV_DEL_ROLELABEL,
-                                           EV_DEL_LABELS, EV_DEL_INSTRLABEL};
+                                           EV_DEL_LABELS, EV_DEL_INSTRLABEL, EV_DEL_SPECIAL};
         for (size_t k = 0; k < sizeof(data_marks) / sizeof(data_marks[0]); k++)
             st.ev[data_marks[k]] = st.ev[data_marks[k]] > 30 ? st.ev[data_marks[k]] - 30 : 0;
     }
