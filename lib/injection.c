@@ -378,6 +378,27 @@ static const char *const third_poss[] = {"its", "their", "his", "her", "seine", 
                                          "leurs", "sus", "suoi", "sue", "seus", "suas", "zijn",
                                          "hun", NULL};
 
+/* A story, poem or scene to write: what its characters have is theirs. */
+static const char *const story_words[] = {"story", "poem", "tale", "novel", "screenplay", "scene",
+                                          "song", "fable", "geschichte", "gedicht", "erzahlung",
+                                          "histoire", "poeme", "conte", "cuento", "historia",
+                                          "poema", "storia", "racconto", "poesia", "verhaal",
+                                          "opowiadanie", "povidka", "hikaye", "рассказ",
+                                          "историю", "сказку", NULL};
+
+/* A "your" in the sentence that ends at p that is not also a third person's ("ihre") */
+static int model_your(state *st, size_t p)
+{
+    for (int d = 0; d <= st->sbwords && (size_t)d <= p && p - (size_t)d + RING > st->n; d++) {
+        const word *w = W(st, p - (size_t)d);
+        if (d > 0 && (w->flags & F_EOS))
+            break;
+        if ((w->c1 & QI_C1(YOUR)) && !text_in(w, third_poss))
+            return 1;
+    }
+    return 0;
+}
+
 /* A word of `list` in the sentence that ends at p (p included). */
 static int in_sentence(state *st, size_t p, const char *const *list)
 {
@@ -675,6 +696,10 @@ static void stage1(state *st, size_t p)
             if (took && dback(st, p, span == 8 ? 11 : 6, QI_C1(NEG) | QI_C1(NEGNO), 0))
                 t->c1 |= QI_C1(IGN);
         }
+        /* "show up", "shows up as plain text": appear, not reveal */
+        if (text_is(t, "up") && (text_is(prev, "show") || text_is(prev, "shows") ||
+                                 text_is(prev, "showed") || text_is(prev, "showing")))
+            prev->c1 &= ~QI_C1(REVEAL);
         /* French "je" (I) before its clitics and common verbs, not Dutch "je" (you, your):
          * "je t'ai dit", "je ne sais pas", "je suis" */
         static const char *const je_next[] = {"t", "te", "m", "me", "l", "le", "la", "les",
@@ -2493,6 +2518,10 @@ static void bag_judge(state *st, size_t p)
                 !(b2 & QI_C2(ABOUT)));                        /* not "... you know about X" */
     int hidden = (b1 & (QI_C1(HIDDEN) | QI_C1(BEGIN))) || (f & (SB_PRIOR | SB_OWNED));
     int mine = (f & SB_OWNED) || ((f & SB_YOUROBJ) && !(f & SB_TOPIC));
+    /* "write a story about an AI that refuses to break *its* rules": a character's rules */
+    if (!(f & SB_OWNED) && in_sentence(st, p, story_words) && in_sentence(st, p, third_poss) &&
+        !model_your(st, p))
+        pobj = 0;
     if (pobj && !((f & SB_MYOBJ) && !(f & SB_OTHEROBJ)) && !((b2 & QI_C2(INDEF)) && !mine)) {
         /* ... or an order to reveal "the hidden instructions" */
         if ((f & SB_REVEAL) && (mine || ((b1 & QI_C1(YOU)) && hidden) ||
