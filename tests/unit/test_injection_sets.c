@@ -255,6 +255,22 @@ static void test_set_x(void **state)
                                        round m) */
 }
 
+static void test_set_y(void **state)
+{
+    (void)state;
+    check_set("y", 80, 35);         /* never tuned on: measured blind at 82.5% / 2.5% (rules
+                                       + model, end of round p; 80.6% / 3.8% at the start of
+                                       round m) */
+}
+
+static void test_set_z(void **state)
+{
+    (void)state;
+    check_set("z", 82, 25);         /* never tuned on: measured blind at 84.4% / 1.2% (rules
+                                       + model, end of round p; 83.8% / 4.4% at the start of
+                                       round m) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -466,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_set_v),
         cmocka_unit_test(test_set_w),
         cmocka_unit_test(test_set_x),
+        cmocka_unit_test(test_set_y),
+        cmocka_unit_test(test_set_z),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

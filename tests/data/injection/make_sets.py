@@ -174,3 +174,9 @@ build('attacks_w.txt', 'attacks_w.jsonl', 1)
 build('benign_w.txt', 'benign_w.jsonl', 0)
 build('attacks_x.txt', 'attacks_x.jsonl', 1)
 build('benign_x.txt', 'benign_x.jsonl', 0)
+# held-out sets y and z: written blind at the start of round p (after w and x were measured),
+# measured once at its end
+build('attacks_y.txt', 'attacks_y.jsonl', 1)
+build('benign_y.txt', 'benign_y.jsonl', 0)
+build('attacks_z.txt', 'attacks_z.jsonl', 1)
+build('benign_z.txt', 'benign_z.jsonl', 0)
