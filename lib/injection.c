@@ -1002,7 +1002,7 @@ static size_t instr_on_topic(state *st, size_t q)
         return 0;
     for (size_t o = q + 2; o < st->n && o <= q + 4; o++) {
         const word *w = W(st, o);
-        if (w->flags & F_EOS && !(w->c1 | w->c2))
+        if ((w->flags & F_EOS) && !(w->c1 | w->c2))
             return w->len >= 3 && (w->flags & F_ASCII) && !(w->flags & F_SEG) ? o : 0;
         if (has(w, QI_C1(THE) | QI_C1(QUANT) | QI_C1(NEW) | QI_C1(PRIOR), QI_C2(INDEF)) &&
             !(w->flags & F_EOS))
