@@ -17,7 +17,7 @@ Needs numpy, scipy and scikit-learn (training only; the service links none of th
                                               # and tests/unit/injection_model_vectors.h
     make BUILD=build/h-inj && tools/train_injection_model.py check     # C == Python on all rows
 
-Training data ("folds"): sets a-h, k and l of tests/data/injection, dev.jsonl without its
+Training data ("folds"): sets a-h and k-z of tests/data/injection, dev.jsonl without its
 off-task label-1 rows (requests Quarry need not block: neither positives nor negatives),
 ordinary_train.jsonl, ordinary_train2.jsonl and ordinary_train3.jsonl (our own ordinary texts,
 negatives only) in two halves each, and attacks_train.jsonl and attacks_train2.jsonl (attacks
@@ -47,7 +47,7 @@ from sklearn.linear_model import LogisticRegression
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "injection")
 DEV = os.path.join(ROOT, "..", "shared", "testdata", "injection", "dev.jsonl")
-SETS = "abcdefghkl"       # k and l: measured blind once each, then trained on (round l)
+SETS = "abcdefghklmnopqrstuvwxyz"  # k-z: each measured blind once, then trained on (rounds l, q)
 ORD = os.path.join(DATA, "ordinary_train.jsonl")   # training negatives only
 ORD2 = os.path.join(DATA, "ordinary_train2.jsonl")  # training negatives only (round g/h)
 ATR = os.path.join(DATA, "attacks_train.jsonl")    # training positives only (round g/h)
