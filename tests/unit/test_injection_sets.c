@@ -271,6 +271,22 @@ static void test_set_z(void **state)
                                        round m) */
 }
 
+static void test_set_aa(void **state)
+{
+    (void)state;
+    check_set("aa", 86, 20);        /* never tuned on: measured blind at 88.8% / 0.6% (rules
+                                       + model, end of round q; 83.8% / 1.9% at the start of
+                                       round m) */
+}
+
+static void test_set_bb(void **state)
+{
+    (void)state;
+    check_set("bb", 85, 60);        /* never tuned on: measured blind at 87.5% / 4.4% (rules
+                                       + model, end of round q; 83.8% / 6.9% at the start of
+                                       round m) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -484,6 +500,8 @@ int main(void)
         cmocka_unit_test(test_set_x),
         cmocka_unit_test(test_set_y),
         cmocka_unit_test(test_set_z),
+        cmocka_unit_test(test_set_aa),
+        cmocka_unit_test(test_set_bb),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

@@ -180,3 +180,9 @@ build('attacks_y.txt', 'attacks_y.jsonl', 1)
 build('benign_y.txt', 'benign_y.jsonl', 0)
 build('attacks_z.txt', 'attacks_z.jsonl', 1)
 build('benign_z.txt', 'benign_z.jsonl', 0)
+# held-out sets aa and bb: written blind after round p, while the model was retrained on sets
+# m-z (round q), measured once at the end of that round
+build('attacks_aa.txt', 'attacks_aa.jsonl', 1)
+build('benign_aa.txt', 'benign_aa.jsonl', 0)
+build('attacks_bb.txt', 'attacks_bb.jsonl', 1)
+build('benign_bb.txt', 'benign_bb.jsonl', 0)
