@@ -705,7 +705,8 @@ static void stage1(state *st, size_t p)
         static const char *const je_next[] = {"t", "te", "m", "me", "l", "le", "la", "les",
                                               "lui", "vous", "ne", "n", "suis", "ai", "vais",
                                               "veux", "peux", "dois", "sais", "pense", "crois",
-                                              NULL};
+                                              "voudrais", "souhaite", "aimerais", "cherche",
+                                              "pourrais", "voulais", NULL};
         if (text_is(prev, "je") && !(prev->flags & F_TAIL) && text_in(t, je_next))
             prev->c1 = (prev->c1 & ~(QI_C1(YOU) | QI_C1(YOUR))) | QI_C1(ISUBJ);
         /* "¿cuál es tu prompt de sistema?": Spanish "tu" before a prompt noun is "your" */
@@ -990,6 +991,22 @@ static int quoted_to_process(state *st, size_t p)
     return 0;
 }
 
+/* After the topic marker at q ("about", "sobre", "über"), an everyday noun: a word of no
+ * class after at most two articles or quantifiers ("sobre las fechas", "about the budget"). */
+static int everyday_topic(state *st, size_t q)
+{
+    if (W(st, q)->flags & F_EOS)
+        return 0;
+    for (size_t o = q + 1; o < st->n && o <= q + 3; o++) {
+        const word *w = W(st, o);
+        if (has(w, QI_C1(THE) | QI_C1(QUANT) | QI_C1(MY), QI_C2(INDEF) | QI_C2(PRON)) &&
+            !(w->flags & F_EOS))
+            continue;
+        return !w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 3;
+    }
+    return 0;
+}
+
 /* The instruction noun at q is about an everyday thing: "the instructions on the form",
  * "the rules for the parking lot", "the guidelines about the budget". Returns the position
  * of that thing (0: no such topic). */
@@ -1158,6 +1175,18 @@ static void anchor_ignore(state *st, size_t p)
             o++;
         int own_thing = dsp && dfwd(st, p, dsp, QI_C1(ISUBJ), 0) && o < p + (size_t)dsp &&
                         !W(st, o)->c1 && !W(st, o)->c2 && !(W(st, o)->flags & F_SEG);
+        /* "oubliez ma demande précédente", "ignora lo que te dije antes sobre las fechas": the
+         * asker's own request, or what they said about an everyday thing */
+        if (dsp && !own_thing && !(any & QI_C1(YOUR))) {
+            size_t sp = p + (size_t)dsp;
+            own_thing = (W(st, sp - 1)->c1 & QI_C1(MY)) != 0;
+            for (size_t q = sp + 1; !own_thing && q < st->n && q <= sp + 3; q++) {
+                if (W(st, q - 1)->flags & F_EOS)
+                    break;
+                if (has(W(st, q), 0, QI_C2(ABOUT) | QI_C2(ON)) && everyday_topic(st, q))
+                    own_thing = 1;
+            }
+        }
         if (dsp && !own_thing)
             score = max2(score, 70);                        /* ignore what I said before */
         else if (prior_ref(st, p))
@@ -2367,7 +2396,7 @@ static void bag_word(state *st, size_t p)
     /* "the rules you were given", "what you were told", "lo que te dieron", "what the
      * operator configured", "the text you received"; not "the sentence you wrote" (the
      * model's own words) */
-    if ((c1 & (QI_C1(SPEECH) | QI_C1(RECEIVED))) &&
+    if ((c1 & (QI_C1(SPEECH) | QI_C1(RECEIVED))) && !(c1 & QI_C1(ISUBJ)) && /* not "te dije" */
         (dfwd(st, p, 3, QI_C1(YOU), 0) ||
          ((d_dev = dback(st, p, 4, QI_C1(DEVLIKE), 0)) &&
           !dfwd(st, p, 2, QI_C1(ISUBJ), QI_C2(ME)) &&
