@@ -287,6 +287,22 @@ static void test_set_bb(void **state)
                                        round m) */
 }
 
+static void test_set_cc(void **state)
+{
+    (void)state;
+    check_set("cc", 89, 20);        /* never tuned on: measured blind at 91.9% / 0.6% (rules
+                                       + model, end of round r; 88.1% / 1.9% at the start of
+                                       round m) */
+}
+
+static void test_set_dd(void **state)
+{
+    (void)state;
+    check_set("dd", 84, 30);        /* never tuned on: measured blind at 86.2% / 1.9% (rules
+                                       + model, end of round r; 83.8% / 3.8% at the start of
+                                       round m) */
+}
+
 static int flagged(const char *s)
 {
     q_injection_result r;
@@ -502,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_set_z),
         cmocka_unit_test(test_set_aa),
         cmocka_unit_test(test_set_bb),
+        cmocka_unit_test(test_set_cc),
+        cmocka_unit_test(test_set_dd),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_long_inputs),

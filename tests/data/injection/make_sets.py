@@ -186,3 +186,8 @@ build('attacks_aa.txt', 'attacks_aa.jsonl', 1)
 build('benign_aa.txt', 'benign_aa.jsonl', 0)
 build('attacks_bb.txt', 'attacks_bb.jsonl', 1)
 build('benign_bb.txt', 'benign_bb.jsonl', 0)
+# held-out sets cc and dd: written blind after round q, measured once at the end of round r
+build('attacks_cc.txt', 'attacks_cc.jsonl', 1)
+build('benign_cc.txt', 'benign_cc.jsonl', 0)
+build('attacks_dd.txt', 'attacks_dd.jsonl', 1)
+build('benign_dd.txt', 'benign_dd.jsonl', 0)
