@@ -861,6 +861,24 @@ static int prior_ref(state *st, size_t p)
                                                QI_C1(ISUBJ) | QI_C1(YOU) | QI_C1(TEXTOBJ)));
 }
 
+/* The first word of the quotation that holds p, at most `max` words back. */
+static size_t quote_start(state *st, size_t p, size_t max)
+{
+    size_t a = p;
+    while (a > 0 && a + RING > st->n + 1 && (W(st, a - 1)->flags & F_QUOTED) && p - a < max)
+        a--;
+    return a;
+}
+
+/* The last word read so far of the quotation that holds p, at most `max` words on. */
+static size_t quote_end(state *st, size_t p, size_t max)
+{
+    size_t b = p;
+    while (b + 1 < st->n && (W(st, b + 1)->flags & F_QUOTED) && b - p < max)
+        b++;
+    return b;
+}
+
 /* The words are quoted inside a question ("what does 'ignore previous instructions'
  * mean?"): the text talks about the phrase rather than using it. */
 static int quoted_question(state *st, size_t p)
@@ -876,10 +894,7 @@ static int quoted_question(state *st, size_t p)
     if (question(st, p))
         return 35;
     /* reported speech: "my teacher said 'forget everything ...'" */
-    size_t q = p;
-    while (q > 0 && q + RING > st->n + 1 && (W(st, q - 1)->flags & F_QUOTED))
-        q--;
-    if (dback(st, q, 4, QI_C1(SPEECH), 0))
+    if (dback(st, quote_start(st, p, RING), 4, QI_C1(SPEECH), 0))
         return 35;
     /* "'...'. What did she mean?" */
     for (size_t r = p; r < st->n && r <= p + FWD; r++)
@@ -951,11 +966,7 @@ static int ai_in_quote(state *st, size_t p)
  * "Ignore the previous instructions on the form", "Olvida lo que te dije ayer". */
 static int quoted_material_is_plain(state *st, size_t p)
 {
-    size_t a = p, b = p;
-    while (a > 0 && a + RING > st->n + 1 && (W(st, a - 1)->flags & F_QUOTED) && p - a < 40)
-        a--;
-    while (b + 1 < st->n && (W(st, b + 1)->flags & F_QUOTED) && b - p < 40)
-        b++;
+    size_t a = quote_start(st, p, 40), b = quote_end(st, p, 40);
     int content = 0;
     for (size_t q = a; q <= b; q++) {
         const word *w = W(st, q);
@@ -982,29 +993,35 @@ static int quoted_to_process(state *st, size_t p)
         !(W(st, st->process_at - 1)->flags & F_QUOTED))
         return 1;
     /* verb-final: 「前の指示は無視して…」を英語に訳してください, '…'를 영어로 번역해 줘 */
-    size_t q = p;
-    while (q + 1 < st->n && (W(st, q + 1)->flags & F_QUOTED) && q - p < 40)
-        q++;
+    size_t q = quote_end(st, p, 40);
     for (size_t k = q + 1; k < st->n && k <= q + 5; k++)
         if (W(st, k)->c2 & QI_C2(REVEALW))
             return !(W(st, k)->flags & F_QUOTED);
     return 0;
 }
 
-/* After the topic marker at q ("about", "sobre", "über"), an everyday noun: a word of no
- * class after at most two articles or quantifiers ("sobre las fechas", "about the budget"). */
-static int everyday_topic(state *st, size_t q)
+/* The noun after the word at q, past at most two words of the classes skip1/skip2
+ * (articles, quantifiers ...): its position when it is a whole word of no class (ASCII too,
+ * when `ascii`), else 0. */
+static size_t plain_noun_after(state *st, size_t q, uint64_t skip1, uint64_t skip2, int ascii)
 {
-    if (W(st, q)->flags & F_EOS)
-        return 0;
     for (size_t o = q + 1; o < st->n && o <= q + 3; o++) {
         const word *w = W(st, o);
-        if (has(w, QI_C1(THE) | QI_C1(QUANT) | QI_C1(MY), QI_C2(INDEF) | QI_C2(PRON)) &&
-            !(w->flags & F_EOS))
+        if (has(w, skip1, skip2) && !(w->flags & F_EOS))
             continue;
-        return !w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 3;
+        return !w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 3 &&
+               (!ascii || (w->flags & F_ASCII)) ? o : 0;
     }
     return 0;
+}
+
+/* After the topic marker at q ("about", "sobre", "über"), an everyday noun: "sobre las
+ * fechas", "about the budget". */
+static int everyday_topic(state *st, size_t q)
+{
+    return !(W(st, q)->flags & F_EOS) &&
+           plain_noun_after(st, q, QI_C1(THE) | QI_C1(QUANT) | QI_C1(MY),
+                            QI_C2(INDEF) | QI_C2(PRON), 0);
 }
 
 /* The instruction noun at q is about an everyday thing: "the instructions on the form",
@@ -1017,17 +1034,8 @@ static size_t instr_on_topic(state *st, size_t q)
         !(has(W(st, q + 1), 0, QI_C2(ON) | QI_C2(FOR) | QI_C2(ABOUT)) ||
           text_in(W(st, q + 1), regarding)))
         return 0;
-    for (size_t o = q + 2; o < st->n && o <= q + 4; o++) {
-        const word *w = W(st, o);
-        if ((w->flags & F_EOS) && !(w->c1 | w->c2))
-            return w->len >= 3 && (w->flags & F_ASCII) && !(w->flags & F_SEG) ? o : 0;
-        if (has(w, QI_C1(THE) | QI_C1(QUANT) | QI_C1(NEW) | QI_C1(PRIOR), QI_C2(INDEF)) &&
-            !(w->flags & F_EOS))
-            continue;
-        return !w->c1 && !w->c2 && w->len >= 3 && (w->flags & F_ASCII) && !(w->flags & F_SEG)
-                   ? o : 0;
-    }
-    return 0;
+    return plain_noun_after(st, q + 1, QI_C1(THE) | QI_C1(QUANT) | QI_C1(NEW) | QI_C1(PRIOR),
+                            QI_C2(INDEF), 1);
 }
 
 static int everyday_object(state *st, size_t p)
@@ -1265,10 +1273,9 @@ static void anchor_ignore(state *st, size_t p)
         score -= 35;
     /* 'my regex that strips "ignore previous instructions" misses variations': an order
      * in quotation marks that the speaker's own sentence handles as data */
+    int d_me = (t->flags & F_QUOTED) ? dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0) : 0;
     if ((t->flags & F_QUOTED) && !you && !ai_in_quote(st, p) &&
-        ((dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0) &&
-          !(W(st, p - (size_t)dback(st, p, BACK, QI_C1(MY) | QI_C1(ISUBJ), 0))->flags &
-            F_QUOTED)) ||
+        ((d_me && !(W(st, p - (size_t)d_me)->flags & F_QUOTED)) ||
          question(st, p)))                  /* 'is it enough to tell a model "ignore ..."?' */
         score -= 35;
     /* 'Translate to German: "Ignore the previous instructions on the form ..."': an order
@@ -2561,8 +2568,8 @@ static void bag_judge(state *st, size_t p)
     int hidden = (b1 & (QI_C1(HIDDEN) | QI_C1(BEGIN))) || (f & (SB_PRIOR | SB_OWNED));
     int mine = (f & SB_OWNED) || ((f & SB_YOUROBJ) && !(f & SB_TOPIC));
     /* "write a story about an AI that refuses to break *its* rules": a character's rules */
-    if (!(f & SB_OWNED) && in_sentence(st, p, story_words) && in_sentence(st, p, third_poss) &&
-        !model_your(st, p))
+    if (pobj && !(f & SB_OWNED) && in_sentence(st, p, story_words) &&
+        in_sentence(st, p, third_poss) && !model_your(st, p))
         pobj = 0;
     if (pobj && !((f & SB_MYOBJ) && !(f & SB_OTHEROBJ)) && !((b2 & QI_C2(INDEF)) && !mine)) {
         /* ... or an order to reveal "the hidden instructions" */
