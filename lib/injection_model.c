@@ -27,10 +27,17 @@
  * q_injection_screen() (lib/injection.c) combines it with the rules: see docs/injection.md,
  * "Learned component".
  *
- * Pure, no heap, O(n); 32 KiB of stack for the bucket counts (the rules' frames are gone
- * by then). */
+ * The bucket counts: only the buckets a text touches matter, and a short text touches a
+ * few hundred of the 65,536, so they are kept in a small open-addressing table on the
+ * stack (SMALL_SLOTS, 32 KiB, as much as the whole table of the earlier 8,192-bucket
+ * model). A text that fills half of it (2,048 buckets: about 700 bytes of prose) moves
+ * to a table indexed by bucket on the heap (256 KiB, zeroed by calloc); should that
+ * allocation fail, the text is scored again in passes over 2,048 buckets at a time,
+ * exactly, without memory.
+ * Pure (no state kept between calls), O(n), or O(n * passes) without memory. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "injection_tables.h"
@@ -46,7 +53,13 @@ typedef struct {
     int prev_space;
     int inword, haveprev;
     uint32_t wh, prevw;
-    int32_t *cnt;          /* scoring: signed count per bucket */
+    /* scoring: the signed count per bucket, in one of three layouts (see the top) */
+    int layout;
+    uint32_t (*small)[2];  /* LAYOUT_SMALL: {bucket + 1 or 0 when free, count} slots */
+    uint32_t used;         /* LAYOUT_SMALL: slots in use */
+    int32_t *direct;       /* LAYOUT_DIRECT: count per bucket (heap) */
+    int32_t *window;       /* LAYOUT_PASS: counts of buckets [base, base + PASS_BUCKETS) */
+    uint32_t base;
     int64_t sum;           /* signed integer weights */
     uint64_t sumsq;        /* sum of the squared bucket counts */
     uint32_t nfeat;
@@ -57,20 +70,66 @@ static uint32_t fnv(uint32_t h, unsigned char b)
     return (h ^ b) * FNV_PRIME;
 }
 
+enum { LAYOUT_SMALL, LAYOUT_DIRECT, LAYOUT_PASS };
+#define SMALL_SLOTS 4096  /* a power of two; at most half of them used */
+#define PASS_BUCKETS 2048 /* buckets per pass without memory (<= SMALL_SLOTS * 2) */
+_Static_assert(Q_INJ__MODEL_BUCKETS % PASS_BUCKETS == 0, "passes cover the buckets");
+
+void *(*q_inj__model_calloc)(size_t, size_t) = calloc;
+
+/* The count slot of bucket b, or NULL when b is not counted in this pass (LAYOUT_PASS) or
+ * the small table is half full and no memory is left for the large one: then
+ * s->layout is LAYOUT_PASS and the caller scores the text again. */
+static int32_t *count_slot(mstate *s, uint32_t b)
+{
+    if (s->layout == LAYOUT_DIRECT)
+        return &s->direct[b];
+    if (s->layout == LAYOUT_PASS) /* no window: the first run, which failed, goes on */
+        return s->window && b - s->base < PASS_BUCKETS ? &s->window[b - s->base] : NULL;
+    /* buckets are the low bits of FNV hashes: spread well enough for linear probing */
+    for (uint32_t i = b & (SMALL_SLOTS - 1);; i = (i + 1) & (SMALL_SLOTS - 1)) {
+        if (s->small[i][0] == b + 1)
+            return (int32_t *)&s->small[i][1];
+        if (s->small[i][0] == 0) {
+            if (s->used < SMALL_SLOTS / 2) {
+                s->used++;
+                s->small[i][0] = b + 1;
+                return (int32_t *)&s->small[i][1];
+            }
+            break;
+        }
+    }
+    /* half full: move to the table indexed by bucket */
+    int32_t *direct = q_inj__model_calloc(Q_INJ__MODEL_BUCKETS, sizeof(*direct));
+    if (!direct) {
+        s->layout = LAYOUT_PASS;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < SMALL_SLOTS; i++)
+        if (s->small[i][0])
+            direct[s->small[i][0] - 1] = (int32_t)s->small[i][1];
+    s->direct = direct;
+    s->layout = LAYOUT_DIRECT;
+    return &direct[b];
+}
+
 static void feature(mstate *s, uint32_t h)
 {
     s->nfeat++;
     if (s->buf)
         return;
     uint32_t b = h & (Q_INJ__MODEL_BUCKETS - 1);
-    int32_t old = s->cnt[b];
+    int32_t *c = count_slot(s, b);
+    if (!c)
+        return;
+    int32_t old = *c;
     if (h & UINT32_C(0x80000000)) {
         s->sum -= q_inj__model_w[b];
-        s->cnt[b] = old - 1;
+        *c = old - 1;
         s->sumsq += (uint64_t)(1 - 2 * (int64_t)old);
     } else {
         s->sum += q_inj__model_w[b];
-        s->cnt[b] = old + 1;
+        *c = old + 1;
         s->sumsq += (uint64_t)(1 + 2 * (int64_t)old);
     }
 }
@@ -187,12 +246,32 @@ static void run(mstate *s, const char *text, size_t len)
 
 double q_inj__model_logit(const char *text, size_t len)
 {
-    int32_t cnt[Q_INJ__MODEL_BUCKETS];
+    uint32_t small[SMALL_SLOTS][2];
     mstate s;
     memset(&s, 0, sizeof(s));
-    memset(cnt, 0, sizeof(cnt));
-    s.cnt = cnt;
+    memset(small, 0, sizeof(small));
+    s.small = small;
+    s.layout = LAYOUT_SMALL;
     run(&s, text, len);
+    free(s.direct);
+    if (s.layout == LAYOUT_PASS) {
+        /* no memory for the large table: every bucket range in turn, in the same stack */
+        int32_t *window = (int32_t *)small;
+        int64_t sum = 0;
+        uint64_t sumsq = 0;
+        for (uint32_t base = 0; base < Q_INJ__MODEL_BUCKETS; base += PASS_BUCKETS) {
+            memset(&s, 0, sizeof(s));
+            memset(window, 0, PASS_BUCKETS * sizeof(*window));
+            s.layout = LAYOUT_PASS;
+            s.window = window;
+            s.base = base;
+            run(&s, text, len);
+            sum += s.sum;
+            sumsq += s.sumsq;
+        }
+        s.sum = sum;
+        s.sumsq = sumsq;
+    }
     if (s.sumsq == 0)
         return q_inj__model_bias;
     return q_inj__model_bias +

@@ -103,6 +103,61 @@ static void test_repetition(void **state)
     }
 }
 
+static void *no_memory(size_t n, size_t size)
+{
+    (void)n;
+    (void)size;
+    return NULL;
+}
+
+static size_t calls;
+static void *counting_calloc(size_t n, size_t size)
+{
+    calls++;
+    return calloc(n, size);
+}
+
+/* The bucket counts live in a small table on the stack, in a table indexed by bucket on
+ * the heap once a text touches 2,048 buckets, and, when that allocation fails, in passes
+ * over 2,048 buckets at a time: all three give the same logit, to the last bit, at every
+ * length, including the ones around the move from the first to the second. */
+static void test_count_layouts(void **state)
+{
+    (void)state;
+    static char text[40000];
+    static const char *const words[] = {
+        "ignore", "previous", "Anweisungen", "系统提示", "recipe", "oven", "DAN", "mode",
+        "instructions", "Règles", "prompt", "weather", "you", "are", "now", "free",
+    };
+    size_t n = 0;
+    unsigned x = 12345;
+    while (n + 32 < sizeof(text)) {
+        x = x * 1103515245u + 12345u;
+        const char *w = words[(x >> 16) % COUNT(words)];
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%u ", w, (x >> 8) % 97);
+    }
+    static const size_t lengths[] = {0,   1,    40,   300,  500,  600,  650,   700,  800,
+                                     900, 1200, 2500, 4000, 9000, 20000, 39000};
+    int moved = 0;
+    for (size_t i = 0; i < COUNT(lengths); i++) {
+        size_t len = lengths[i] < n ? lengths[i] : n;
+        calls = 0;
+        q_inj__model_calloc = counting_calloc;
+        double with_memory = q_inj__model_logit(text, len);
+        size_t allocations = calls;
+        q_inj__model_calloc = no_memory;
+        double without = q_inj__model_logit(text, len);
+        q_inj__model_calloc = calloc;
+        printf("    %5zu bytes: %+.12f with %zu allocation(s), %+.12f without memory\n", len,
+               with_memory, allocations, without);
+        assert_true(with_memory == without);
+        assert_true(allocations <= 1);
+        moved += allocations == 1;
+    }
+    /* the short ones stay on the stack, the long ones move */
+    assert_true(moved >= 5 && moved <= 12);
+}
+
 /* What q_injection_screen() must return, from the rules' verdict and the logit. */
 static void expect_combined(const char *s)
 {
@@ -217,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_normalise),
         cmocka_unit_test(test_repetition),
+        cmocka_unit_test(test_count_layouts),
         cmocka_unit_test(test_combination),
     };
     return cmocka_run_group_tests_name("injection_model", tests, NULL, NULL);

@@ -191,3 +191,8 @@ build('attacks_cc.txt', 'attacks_cc.jsonl', 1)
 build('benign_cc.txt', 'benign_cc.jsonl', 0)
 build('attacks_dd.txt', 'attacks_dd.jsonl', 1)
 build('benign_dd.txt', 'benign_dd.jsonl', 0)
+# training data round s (tools/train_injection_model.py), not evaluation sets
+build('attacks_train3.txt', 'attacks_train3.jsonl', 1)
+build('attacks_train4.txt', 'attacks_train4.jsonl', 1)
+build('ordinary_train4.txt', 'ordinary_train4.jsonl', 0)
+build('ordinary_train5.txt', 'ordinary_train5.jsonl', 0)
