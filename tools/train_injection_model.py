@@ -64,6 +64,8 @@ HIGH_SHARE = 0.01         # per-set FP budget of the model flagging alone (of FP
 ATTACK = ("override", "persona", "extraction", "delimiter")
 BUCKETS = 65536           # round s: 8192 before (too many n-grams shared a bucket)
 C_REG = 30.0              # round s: 10 before
+VETO_MAX_SCORE = 70       # lib/injection.c, q_injection_screen(): the veto of weak rule flags
+VETO_LOGIT = -2.5
 FP_BUDGET = 0.02          # threshold: at most 2 % false positives on the training sets
 NORM = "l2"               # divisor of the weighted sum: "sqrt" (of the feature count), "mean"
                           # (the feature count), "l2" (norm of the bucket counts)
@@ -271,7 +273,11 @@ def choose(oofs, blocks):
 
 
 def flags(lg, rules, t_high, t_low):
-    return (rules >= 50) | (lg > t_high) | ((rules >= FLOOR) & (lg > t_low))
+    """What q_injection_screen() flags. A weak rule flag (score <= VETO_MAX_SCORE) on a text
+    the model finds clearly ordinary (logit < VETO_LOGIT) is dropped (round s); choose()
+    still counts the rules' flags before that veto, so the thresholds stay on the safe side."""
+    vetoed = (rules >= 50) & (rules <= VETO_MAX_SCORE) & (lg < VETO_LOGIT)
+    return ((rules >= 50) & ~vetoed) | (lg > t_high) | ((rules >= FLOOR) & (lg > t_low))
 
 
 def fit_with_thresholds(blocks):

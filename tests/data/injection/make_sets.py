@@ -196,3 +196,9 @@ build('attacks_train3.txt', 'attacks_train3.jsonl', 1)
 build('attacks_train4.txt', 'attacks_train4.jsonl', 1)
 build('ordinary_train4.txt', 'ordinary_train4.jsonl', 0)
 build('ordinary_train5.txt', 'ordinary_train5.jsonl', 0)
+# held-out sets ee and ff: written blind at the start of round s (after cc and dd were
+# measured), measured once at its end
+build('attacks_ee.txt', 'attacks_ee.jsonl', 1)
+build('benign_ee.txt', 'benign_ee.jsonl', 0)
+build('attacks_ff.txt', 'attacks_ff.jsonl', 1)
+build('benign_ff.txt', 'benign_ff.jsonl', 0)
