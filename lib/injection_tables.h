@@ -193,7 +193,8 @@ extern const int q_inj__model_floor;
 double q_inj__model_logit(const char *text, size_t len);
 
 /* The allocator of the bucket table of a long text (calloc; unit tests make it fail to
- * reach the scoring without memory, which must give the same logit). */
+ * reach the scoring without memory, which must give the same logit). What it returns is
+ * released with free(). */
 extern void *(*q_inj__model_calloc)(size_t, size_t);
 
 /* The rules alone (what q_injection_screen() returned before the learned model was wired
