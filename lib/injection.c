@@ -4006,11 +4006,13 @@ void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
  * asked about: the model's n-grams see the quoted words alone. And the other way round
  * (since round s): a weak flag of the rules (score <= VETO_MAX_SCORE) on a text the model
  * finds clearly ordinary (logit < VETO_LOGIT) is dropped, with the score just under the
- * flag line. On the training sets' leave-one-set-out logits that drops 48 of the rules'
- * 107 false positives and 11 of the 5,043 attacks they catch. docs/injection.md,
+ * flag line. On the training sets' leave-one-set-out logits that drops 21 of the rules'
+ * 107 false positives and 2 of the 5,043 attacks they catch, none of them dev.jsonl's
+ * (70 / -2.5, the first choice, dropped 48 and 11, six of dev's: the model is less sure
+ * of itself on writing unlike its training data). docs/injection.md,
  * "Learned component". */
-#define VETO_MAX_SCORE 70
-#define VETO_LOGIT (-2.5)
+#define VETO_MAX_SCORE 60
+#define VETO_LOGIT (-3.5)
 
 void q_injection_screen(const char *text, size_t len, q_injection_result *out)
 {

@@ -64,8 +64,8 @@ HIGH_SHARE = 0.01         # per-set FP budget of the model flagging alone (of FP
 ATTACK = ("override", "persona", "extraction", "delimiter")
 BUCKETS = 65536           # round s: 8192 before (too many n-grams shared a bucket)
 C_REG = 30.0              # round s: 10 before
-VETO_MAX_SCORE = 70       # lib/injection.c, q_injection_screen(): the veto of weak rule flags
-VETO_LOGIT = -2.5
+VETO_MAX_SCORE = 60       # lib/injection.c, q_injection_screen(): the veto of weak rule flags
+VETO_LOGIT = -3.5
 FP_BUDGET = 0.02          # threshold: at most 2 % false positives on the training sets
 NORM = "l2"               # divisor of the weighted sum: "sqrt" (of the feature count), "mean"
                           # (the feature count), "l2" (norm of the bucket counts)
