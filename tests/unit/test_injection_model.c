@@ -119,8 +119,9 @@ static void *counting_calloc(size_t n, size_t size)
 
 /* The bucket counts live in a small table on the stack, in a table indexed by bucket on
  * the heap once a text touches 2,048 buckets, and, when that allocation fails, in passes
- * over 2,048 buckets at a time: all three give the same logit, to the last bit, at every
- * length, including the ones around the move from the first to the second. */
+ * over 2,048 buckets at a time: the heap table and the passes give the same logit, to the
+ * last bit, at every length, and the move from the small table happens once, at the
+ * length where it fills (found by bisection), with and without memory alike there. */
 static void test_count_layouts(void **state)
 {
     (void)state;
@@ -156,6 +157,34 @@ static void test_count_layouts(void **state)
     }
     /* the short ones stay on the stack, the long ones move */
     assert_true(moved >= 5 && moved <= 12);
+
+    /* the exact length at which the small table fills, and its neighbours (the Python
+     * vectors compare the small table and, with one ~3,000-byte text, the heap table with
+     * the training script's own arithmetic) */
+    size_t lo = 0, hi = n; /* no allocation at lo, one at hi */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        calls = 0;
+        q_inj__model_calloc = counting_calloc;
+        (void)q_inj__model_logit(text, mid);
+        q_inj__model_calloc = calloc;
+        if (calls)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    printf("    the small table fills at %zu bytes\n", hi);
+    for (size_t len = hi - 2; len <= hi + 2; len++) {
+        calls = 0;
+        q_inj__model_calloc = counting_calloc;
+        double with_memory = q_inj__model_logit(text, len);
+        size_t allocations = calls;
+        q_inj__model_calloc = no_memory;
+        double without = q_inj__model_logit(text, len);
+        q_inj__model_calloc = calloc;
+        assert_int_equal(allocations, len >= hi ? 1 : 0);
+        assert_true(with_memory == without);
+    }
 }
 
 /* What q_injection_screen() must return, from the rules' verdict and the logit. */
