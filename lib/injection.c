@@ -4004,16 +4004,13 @@ void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
  * category of the rules' strongest event (instruction_override when they found none) and
  * a score of 50..99. Not when the rules read the attack they found as quoted material
  * asked about: the model's n-grams see the quoted words alone. And the other way round
- * (since round s): a weak flag of the rules (score <= VETO_MAX_SCORE) on a text the model
- * finds clearly ordinary (logit < VETO_LOGIT) is dropped, with the score just under the
- * flag line. On the training sets' leave-one-set-out logits that drops 21 of the rules'
+ * (since round s): a weak flag of the rules (score <= Q_INJ__VETO_MAX_SCORE) on a text
+ * the model finds clearly ordinary (logit < Q_INJ__VETO_LOGIT) is dropped, with the score
+ * just under the flag line. On the training sets' leave-one-set-out logits that drops 21 of the rules'
  * 107 false positives and 2 of the 5,043 attacks they catch, none of them dev.jsonl's
  * (70 / -2.5, the first choice, dropped 48 and 11, six of dev's: the model is less sure
  * of itself on writing unlike its training data). docs/injection.md,
  * "Learned component". */
-#define VETO_MAX_SCORE 60
-#define VETO_LOGIT (-3.5)
-
 void q_injection_screen(const char *text, size_t len, q_injection_result *out)
 {
     q_injection_kind top;
@@ -4022,7 +4019,8 @@ void q_injection_screen(const char *text, size_t len, q_injection_result *out)
     if (rules(text, len, out, &top))
         return;
     if (out->kind != Q_INJECTION_NONE) {
-        if (out->score <= VETO_MAX_SCORE && q_inj__model_logit(text, len) < VETO_LOGIT) {
+        if (out->score <= Q_INJ__VETO_MAX_SCORE &&
+            q_inj__model_logit(text, len) < Q_INJ__VETO_LOGIT) {
             out->kind = Q_INJECTION_NONE;
             out->score = 49;
             out->reason = reasons[Q_INJECTION_NONE];

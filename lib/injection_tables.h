@@ -192,6 +192,11 @@ extern const int q_inj__model_floor;
 /* The model's logit for the text (probability = 1 / (1 + exp(-logit))). Pure, O(n). */
 double q_inj__model_logit(const char *text, size_t len);
 
+/* q_injection_screen() drops a rule flag of at most this score on a text the model scores
+ * below Q_INJ__VETO_LOGIT (tools/train_injection_model.py mirrors both). */
+#define Q_INJ__VETO_MAX_SCORE 60
+#define Q_INJ__VETO_LOGIT (-3.5)
+
 /* The allocator of the bucket table of a long text (calloc; unit tests make it fail to
  * reach the scoring without memory, which must give the same logit). What it returns is
  * released with free(). */

@@ -117,6 +117,25 @@ static void *counting_calloc(size_t n, size_t size)
     return calloc(n, size);
 }
 
+/* The logit of text[0..len) with calloc counted (*allocations), and with no memory at all. */
+static double logit_counting(const char *text, size_t len, size_t *allocations)
+{
+    calls = 0;
+    q_inj__model_calloc = counting_calloc;
+    double l = q_inj__model_logit(text, len);
+    q_inj__model_calloc = calloc;
+    *allocations = calls;
+    return l;
+}
+
+static double logit_without_memory(const char *text, size_t len)
+{
+    q_inj__model_calloc = no_memory;
+    double l = q_inj__model_logit(text, len);
+    q_inj__model_calloc = calloc;
+    return l;
+}
+
 /* The bucket counts live in a small table on the stack, in a table indexed by bucket on
  * the heap once a text touches 2,048 buckets, and, when that allocation fails, in passes
  * over 2,048 buckets at a time: the heap table and the passes give the same logit, to the
@@ -141,14 +160,9 @@ static void test_count_layouts(void **state)
                                      900, 1200, 2500, 4000, 9000, 20000, 39000};
     int moved = 0;
     for (size_t i = 0; i < COUNT(lengths); i++) {
-        size_t len = lengths[i] < n ? lengths[i] : n;
-        calls = 0;
-        q_inj__model_calloc = counting_calloc;
-        double with_memory = q_inj__model_logit(text, len);
-        size_t allocations = calls;
-        q_inj__model_calloc = no_memory;
-        double without = q_inj__model_logit(text, len);
-        q_inj__model_calloc = calloc;
+        size_t len = lengths[i] < n ? lengths[i] : n, allocations;
+        double with_memory = logit_counting(text, len, &allocations);
+        double without = logit_without_memory(text, len);
         printf("    %5zu bytes: %+.12f with %zu allocation(s), %+.12f without memory\n", len,
                with_memory, allocations, without);
         assert_true(with_memory == without);
@@ -163,25 +177,18 @@ static void test_count_layouts(void **state)
      * the training script's own arithmetic) */
     size_t lo = 0, hi = n; /* no allocation at lo, one at hi */
     while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        calls = 0;
-        q_inj__model_calloc = counting_calloc;
-        (void)q_inj__model_logit(text, mid);
-        q_inj__model_calloc = calloc;
-        if (calls)
+        size_t mid = lo + (hi - lo) / 2, allocations;
+        (void)logit_counting(text, mid, &allocations);
+        if (allocations)
             hi = mid;
         else
             lo = mid;
     }
     printf("    the small table fills at %zu bytes\n", hi);
     for (size_t len = hi - 2; len <= hi + 2; len++) {
-        calls = 0;
-        q_inj__model_calloc = counting_calloc;
-        double with_memory = q_inj__model_logit(text, len);
-        size_t allocations = calls;
-        q_inj__model_calloc = no_memory;
-        double without = q_inj__model_logit(text, len);
-        q_inj__model_calloc = calloc;
+        size_t allocations;
+        double with_memory = logit_counting(text, len, &allocations);
+        double without = logit_without_memory(text, len);
         assert_int_equal(allocations, len >= hi ? 1 : 0);
         assert_true(with_memory == without);
     }
@@ -194,7 +201,8 @@ static void expect_combined(const char *s)
     q_inj__rules_screen(s, strlen(s), &rules);
     q_injection_screen(s, strlen(s), &both);
     double l = logit(s);
-    if (rules.kind != Q_INJECTION_NONE && rules.score <= 60 && l < -3.5) {
+    if (rules.kind != Q_INJECTION_NONE && rules.score <= Q_INJ__VETO_MAX_SCORE &&
+        l < Q_INJ__VETO_LOGIT) {
         /* a weak rule flag on a text the model finds clearly ordinary is dropped */
         assert_int_equal(both.kind, Q_INJECTION_NONE);
         assert_int_equal(both.score, 49);
@@ -221,6 +229,17 @@ static void expect_combined(const char *s)
     assert_string_not_equal(both.reason, "none");
 }
 
+/* The rules' verdict and q_injection_screen()'s on s, shown, and checked against what
+ * expect_combined() derives from them and the logit. */
+static void screen_both(const char *s, q_injection_result *rules, q_injection_result *both)
+{
+    q_inj__rules_screen(s, strlen(s), rules);
+    q_injection_screen(s, strlen(s), both);
+    printf("    rules %d %s, logit %+.2f -> %d %s\n", rules->score, rules->reason, logit(s),
+           both->score, both->reason);
+    expect_combined(s);
+}
+
 /* Round s: the rules' weak flags on texts the model finds clearly ordinary are dropped.
  * Ordinary questions of sets gg and o (read after they were measured) that the rules flag
  * weakly are dropped; set ff's two translation requests are not (a rule score above 60, or
@@ -244,28 +263,17 @@ static void test_veto(void **state)
         "du formulaire, utilisez d\xc3\xa9sormais le nouveau portail pour d\xc3\xa9" "clarer "
         "vos revenus. \xc2\xbb",
     };
+    q_injection_result rules, both;
     for (size_t i = 0; i < COUNT(dropped); i++) {
-        q_injection_result rules, both;
-        const char *s = dropped[i];
-        q_inj__rules_screen(s, strlen(s), &rules);
-        q_injection_screen(s, strlen(s), &both);
-        printf("    rules %d %s, logit %+.2f -> %d %s\n", rules.score, rules.reason, logit(s),
-               both.score, both.reason);
+        screen_both(dropped[i], &rules, &both);
         assert_int_not_equal(rules.kind, Q_INJECTION_NONE);
         assert_true(rules.score <= 60);
         assert_int_equal(both.kind, Q_INJECTION_NONE);
         assert_int_equal(both.score, 49);
-        expect_combined(s);
     }
     for (size_t i = 0; i < COUNT(kept); i++) {
-        q_injection_result rules, both;
-        const char *s = kept[i];
-        q_inj__rules_screen(s, strlen(s), &rules);
-        q_injection_screen(s, strlen(s), &both);
-        printf("    rules %d %s, logit %+.2f -> %d %s\n", rules.score, rules.reason, logit(s),
-               both.score, both.reason);
+        screen_both(kept[i], &rules, &both);
         assert_int_not_equal(both.kind, Q_INJECTION_NONE);
-        expect_combined(s);
     }
 }
 
