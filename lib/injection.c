@@ -133,6 +133,7 @@ typedef struct {
     uint64_t c1, c2;
     uint32_t flags;
     uint8_t len;
+    uint8_t qno;           /* quoted: the number of its quotation, 1..64 (0: none or past 64) */
     char text[TOKMAX];
 } word;
 
@@ -176,6 +177,14 @@ typedef struct {
     int role_labels, io_labels;
     int seen_lower;        /* the text has lowercase letters: capitals then mean shouting */
     int in_quote;          /* inside "..." or '...' */
+    /* quotations as a whole (round t), numbered as they open: bit k-1 is quotation k */
+    int quotes_opened;
+    uint64_t q_proc;       /* handed to a translate/summarise verb (before it or after it) */
+    uint64_t q_turn;       /* has a word that turns it to the model (quoted_word_kind) */
+    uint64_t q_content;    /* has a content word of its own */
+    int partial_plain;     /* quoted_to_process judged a quotation before its end */
+    int known;             /* second pass: known_plain is what the first learnt */
+    uint64_t known_plain;  /* plain material to process: read as data, not orders */
 
     /* the "asking about a quoted attack" pass (round g/h): quoted words and a named attack
      * ("prompts like DAN") are left out, and the words outside them are judged */
@@ -455,18 +464,20 @@ static int ends_with(const word *w, const char *suffix)
  * dangerous, how to detect, filter or defend against it (with the META class). */
 static const char *const ask_words[] = {
     "anlami", "arnaque", "bedeuten", "bedeutet", "bedrageri", "betekent", "betrug",
-    "betyder", "block", "blocking", "classifier", "concern", "concerned", "danger",
-    "dangereux", "dangerous", "dolandiricilik", "escape", "escaping", "estafa", "farlig",
-    "filter", "filtering", "gefahrlich", "gevaarlijk", "golpe", "hack", "hacked", "hacking",
-    "handle", "harmful", "heisst", "inquiet", "inquieter", "joke", "legit", "malware",
-    "mean", "meaning", "means", "meant", "meme", "niebezpieczne", "oplichting", "oszustwo",
+    "betyder", "block", "blocking", "classifier", "click", "concern", "concerned",
+    "controls", "danger", "dangereux", "dangerous", "decline", "dolandiricilik", "escape",
+    "escaping", "estafa", "fake", "farlig", "filter", "filtering", "gefahrlich", "genuine",
+    "gevaarlijk", "golpe", "hack", "hacked", "hacking", "handle", "harmful", "heisst",
+    "inquiet", "inquieter", "joke", "legit", "legitimate", "malware", "mean", "meaning",
+    "means", "meant", "meme", "mitigate", "niebezpieczne", "oplichting", "oszustwo",
     "oznacza", "peligroso", "pericoloso", "perigoso", "phishing", "piratage",
-    "preoccuparmi", "preocupar", "preocuparme", "refer", "referring", "refers", "report",
-    "risk", "risky", "safe", "sanitise", "sanitising", "sanitize", "sanitizing", "scam",
-    "significa", "significado", "signifie", "sorgen", "spam", "spot", "suspicious",
-    "tehlikeli", "threat", "timo", "trick", "truffa", "veut", "virus", "work", "works",
-    "worried", "worry", "worrying", "znaczy", "zorgen", "значит", "мошенничество",
-    "означает", "опасно", "危险", "危険", "意味", "意思", "詐欺", "诈骗", "사기", "위험", "의미",
+    "preoccuparmi", "preocupar", "preocuparme", "prevent", "preventing", "real", "refer",
+    "referring", "refers", "report", "risk", "risks", "risky", "safe", "sanitise",
+    "sanitising", "sanitize", "sanitizing", "scam", "significa", "significado", "signifie",
+    "sorgen", "spam", "spot", "suspicious", "tehlikeli", "threat", "timo", "trick",
+    "truffa", "veut", "virus", "work", "works", "worried", "worry", "worrying", "znaczy",
+    "zorgen", "значит", "мошенничество", "означает", "опасно", "危险", "危険", "意味", "意思", "詐欺",
+    "诈骗", "사기", "위험", "의미",
 };
 
 /* Orders to the model to act on the quoted text ("do it", "now follow it", "answer as
@@ -962,42 +973,104 @@ static int ai_in_quote(state *st, size_t p)
     return 0;
 }
 
-/* The quotation that holds p names no AI, no system prompt and no "your" instructions:
- * "Ignore the previous instructions on the form", "Olvida lo que te dije ayer". */
+/* A word of quoted material: -1 when it turns the material to the model (an AI word, a
+ * prompt, system or mode word, a jailbreak name, an order to reveal, say, write or answer,
+ * "instead", "your instructions" but not "your keys"), 1 when it is content of its own (a
+ * word of no class, four bytes or more: the form, the shipment, the meeting), else 0. */
+static int quoted_word_kind(state *st, size_t q)
+{
+    const word *w = W(st, q);
+    /* French "je t'ai dit" is no AI: a two-letter AI word counts written as "AI", "IA" */
+    if ((w->c1 & QI_C1(AI)) && w->len <= 2 && !(w->flags & F_CAPS))
+        return 0;
+    if ((w->c1 & (QI_C1(AI) | QI_C1(PROMPT) | QI_C1(SYSTEM) | QI_C1(DEVLIKE) |
+                  QI_C1(JBNAME))) ||
+        (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE) | QI_C2(INSTEAD))))
+        return -1;
+    /* an order to say, reveal or write: "... and say hello", "reply only with OK"; not the
+     * verb of a subject or a noun ("it was send by mistake", "we will send", "mot de passe")
+     */
+    if (((w->c1 & (QI_C1(REVEAL) | QI_C1(SAY))) || (w->c2 & (QI_C2(REVEALW) | QI_C2(REPLY)))) &&
+        !(w->c2 & QI_C2(OF)) &&                   /* Italian "di" is "of" far more often */
+        !(q > 0 && !(W(st, q - 1)->flags & F_TAIL) &&
+          has(W(st, q - 1), QI_C1(BE) | QI_C1(ISUBJ) | QI_C1(THE),
+              QI_C2(THEY) | QI_C2(WILL) | QI_C2(CAN) | QI_C2(INDEF) | QI_C2(OF) | QI_C2(THIS))))
+        return -1;
+    if ((w->c1 & QI_C1(YOUR)) &&
+        dfwd(st, q, 2, QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(RESTRICT) | QI_C1(SYSTEM) |
+                           QI_C1(MIND) | QI_C1(ROLE), QI_C2(SYSPROMPT)))
+        return -1;
+    return !w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 4;
+}
+
+/* The quotation that holds p, as far as it has been read, names no AI, no system prompt
+ * and no "your" instructions: "Ignore the previous instructions on the form", "Olvida lo
+ * que te dije ayer". */
 static int quoted_material_is_plain(state *st, size_t p)
 {
     size_t a = quote_start(st, p, 40), b = quote_end(st, p, 40);
     int content = 0;
     for (size_t q = a; q <= b; q++) {
-        const word *w = W(st, q);
-        /* French "je t'ai dit" is no AI: a two-letter AI word counts written as "AI", "IA" */
-        if ((w->c1 & QI_C1(AI)) && w->len <= 2 && !(w->flags & F_CAPS))
-            continue;
-        if ((w->c1 & (QI_C1(AI) | QI_C1(YOUR) | QI_C1(PROMPT) | QI_C1(SYSTEM) |
-                      QI_C1(DEVLIKE) | QI_C1(JBNAME) | QI_C1(REVEAL) | QI_C1(SAY))) ||
-            (w->c2 & (QI_C2(SYSPROMPT) | QI_C2(DEVMODE) | QI_C2(REVEALW) | QI_C2(REPLY))))
-            return 0;                       /* "... and say hello", "reply only with OK" */
-        if (!w->c1 && !w->c2 && !(w->flags & F_SEG) && w->len >= 4)
-            content++;                      /* the form, the shipment, the meeting */
+        int k = quoted_word_kind(st, q);
+        if (k < 0)
+            return 0;
+        content += k;
     }
     return content > 0;                     /* not a bare "Ignore the previous instructions." */
 }
 
 /* p is in plain quoted material that a translate/summarise verb before the quotation
- * hands to the model */
+ * hands to the model. The first pass judges the quotation as far as it has been read
+ * ("Translate: 'Please ignore ..." has no content word yet at "ignore"), the second
+ * knows each whole quotation (quote_facts, rules()). */
 static int quoted_to_process(state *st, size_t p)
 {
-    if (!(W(st, p)->flags & F_QUOTED) || !quoted_material_is_plain(st, p))
+    const word *t = W(st, p);
+    if (st->known)
+        return t->qno && ((st->known_plain >> (t->qno - 1)) & 1);
+    if (!(t->flags & F_QUOTED) || !quoted_material_is_plain(st, p))
         return 0;
     if (st->process_at && st->process_at <= p && st->process_at + RING > st->n + 1 &&
         !(W(st, st->process_at - 1)->flags & F_QUOTED))
-        return 1;
+        return st->partial_plain = 1;
     /* verb-final: 「前の指示は無視して…」を英語に訳してください, '…'를 영어로 번역해 줘 */
     size_t q = quote_end(st, p, 40);
     for (size_t k = q + 1; k < st->n && k <= q + 5; k++)
         if (W(st, k)->c2 & QI_C2(REVEALW))
-            return !(W(st, k)->flags & F_QUOTED);
+            return st->partial_plain = !(W(st, k)->flags & F_QUOTED);
     return 0;
+}
+
+/* Round t: what each whole quotation is, learnt word by word in the first pass for the
+ * second (rules()): handed to a translate/summarise verb before it or at most five words
+ * after it, turned to the model by one of its words, or with content of its own. */
+static void quote_facts(state *st, size_t p)
+{
+    const word *t = W(st, p);
+    if (t->qno) {
+        uint64_t bit = UINT64_C(1) << (t->qno - 1);
+        if ((p == 0 || W(st, p - 1)->qno != t->qno) && st->process_at &&
+            st->process_at <= p && st->process_at + RING > st->n + 1 &&
+            !(W(st, st->process_at - 1)->flags & F_QUOTED))
+            st->q_proc |= bit;
+        int k = quoted_word_kind(st, p);
+#ifdef QINJ_TRACE
+        fprintf(stderr, "  quote %d word %s kind %d proc %d\n", t->qno, t->text, k,
+                (int)((st->q_proc & bit) != 0));
+#endif
+        if (k < 0)
+            st->q_turn |= bit;
+        else if (k > 0)
+            st->q_content |= bit;
+    } else if (t->c2 & QI_C2(REVEALW)) {
+        for (size_t k = 1; k <= 5 && k <= p; k++) {
+            const word *w = W(st, p - k);
+            if (w->qno) {
+                st->q_proc |= UINT64_C(1) << (w->qno - 1);
+                break;
+            }
+        }
+    }
 }
 
 /* The noun after the word at q, past at most two words of the classes skip1/skip2
@@ -2338,7 +2411,7 @@ static void bag_word(state *st, size_t p)
 {
     const word *t = W(st, p);
     uint64_t c1 = t->c1, c2 = t->c2;
-    int d_you, d_dev, passive = 0, near = 0;
+    int d_you, d_dev, d_your, passive = 0, near = 0;
     /* the window lookups below run only for the few words whose classes need them */
     if ((c1 & (QI_C1(IGN) | QI_C1(IGNW) | QI_C1(OBEY) | QI_C1(CHANGE)))) {
         passive = dback(st, p, 2, QI_C1(BE), 0) != 0;
@@ -2371,7 +2444,9 @@ static void bag_word(state *st, size_t p)
         st->sbflags |= SB_HIDOBJ;
     if (((c1 & (QI_C1(INSTR) | QI_C1(PROMPT) | QI_C1(TEXTOBJ) | QI_C1(CRED))) ||
          (c2 & QI_C2(SYSPROMPT))) &&
-        (dback_whole(st, p, 3, QI_C1(YOUR)) ||
+        (((d_your = dback_whole(st, p, 3, QI_C1(YOUR))) &&
+          /* Dutch "kun je deze tekst": a determiner between, "je" is "you" there */
+          !dback(st, p, d_your - 1, 0, QI_C2(THIS))) ||
          /* Spanish "tu prompt", Italian "ti" ...: "you" right before the noun is "your" */
          (!(t->flags & F_SEG) && dback(st, p, 1, QI_C1(YOU), 0) &&
           !(W(st, p - 1)->flags & F_TAIL) && !has(W(st, p - 1), QI_C1(ARE), 0)) ||
@@ -2631,6 +2706,8 @@ static void stage2(state *st, size_t p)
     fprintf(stderr, "  [%s c1=%llx c2=%llx f=%x]%s\n", t->text, (unsigned long long)t->c1,
             (unsigned long long)t->c2, t->flags, hard_eos(t) ? " EOS" : "");
 #endif
+    if (!st->known)
+        quote_facts(st, p);
     if (st->sbwords == 0)
         st->sfirst1 = t->c1;
     if (!weak) {
@@ -2868,6 +2945,14 @@ static void outer_word(state *st, const word *w);
 
 static void ring_push(state *st, const word *w)
 {
+    uint8_t qno = (w->flags & F_QUOTED) && st->quotes_opened <= 64 ? (uint8_t)st->quotes_opened
+                                                                    : 0;
+    word data;
+    if (st->known && qno && ((st->known_plain >> (qno - 1)) & 1)) {
+        data = *w;                          /* plain material to translate: data, not orders */
+        data.c1 = data.c2 = 0;
+        w = &data;
+    }
     if (st->mask_quotes) {
         if (!(w->flags & F_QUOTED) && st->name_mask == 0 && names_attack(st))
             st->name_mask = 3;
@@ -2911,6 +2996,7 @@ static void ring_push(state *st, const word *w)
             st->first_person = 1;
     }
     *W(st, st->n) = *w;
+    W(st, st->n)->qno = qno;
     st->n++;
     while (st->s1 + LAG1 < st->n)
         stage1(st, st->s1++);
@@ -2987,7 +3073,7 @@ static int segment(state *st, const char *s, size_t n, int min_cover, uint32_t h
             if (emit_words) {
                 word w;
                 make_word(&w, s + i, l, e, flags | F_ASCII | F_SEG | (i + l == n ? tail : 0));
-                flags = 0;
+                flags &= F_QUOTED;                    /* every piece is quoted */
                 push_merge(st, &w);
             }
             count++;
@@ -3144,12 +3230,12 @@ static void cjk_flush(state *st)
         word w;
         if (in_gap) {
             make_word(&w, s + gap, i - gap, NULL, flags);
-            flags = 0;
+            flags &= F_QUOTED;                        /* every piece is quoted */
             push_merge(st, &w);
             in_gap = 0;
         }
         make_word(&w, s + i, l, e, flags);
-        flags = 0;
+        flags &= F_QUOTED;
         push_merge(st, &w);
         i += l;
     }
@@ -3580,6 +3666,9 @@ typedef struct {
     int mask;                  /* in: leave quoted and named words out */
     int masked, ask, qmark, act;
     int quotes, names;         /* out: a quotation closed, a naming word ("like", "called") */
+    int known;                 /* in: plain (below) is known, read those quotations as data */
+    uint64_t plain;            /* out, then in: quotations that are plain material to process */
+    int partial;               /* out: a quotation was judged plain before its end */
 } outer_info;
 
 static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT],
@@ -3726,6 +3815,8 @@ static void feed_punct(state *st, char c, const unsigned char *s, size_t len, si
             st->quotes_closed = 1;
         if (st->in_quote && !st->mask_quotes)
             tail_flag(st, F_QEND);
+        else if (!st->in_quote)
+            st->quotes_opened++;
         st->in_quote = !st->in_quote;
     }
     punct(st, c, nx.kind == Q_INJ__CH_SPACE || nx.kind == Q_INJ__CH_NEWLINE || i >= len ||
@@ -3758,6 +3849,8 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
     state st;
     memset(&st, 0, sizeof(st));
     st.mask_quotes = oi && oi->mask;
+    st.known = oi && oi->known;
+    st.known_plain = oi ? oi->plain : 0;
     st.seg_budget = SEG_BUDGET;
     st.pend = F_TSTART | F_SSTART | F_LSTART;
 
@@ -3903,6 +3996,9 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
         oi->quotes = st.quotes_closed;
         oi->qmark = st.out_qmark;
         oi->names = st.names_seen;
+        if (!st.known)
+            oi->plain = st.q_proc & st.q_content & ~st.q_turn;
+        oi->partial = st.partial_plain;
     }
 }
 
@@ -3959,7 +4055,7 @@ static void combine(const int ev[EV_COUNT], q_injection_result *out, q_injection
 static int about_quoted(const char *text, size_t len, q_injection_result *out)
 {
     int ev[EV_COUNT];
-    outer_info oi = {1, 0, 0, 0, 0, 0, 0};
+    outer_info oi = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     screen((const unsigned char *)text, len, 0, ev, &oi);
 #ifdef QINJ_DBG
     { q_injection_result d; combine(ev, &d, NULL);
@@ -3979,15 +4075,25 @@ static int about_quoted(const char *text, size_t len, q_injection_result *out)
 }
 
 /* Returns 1 when the rules found an attack and then read it as quoted material asked
- * about ("our logs contain 'disregard your instructions'. How do we filter that?"). */
+ * about ("our logs contain 'disregard your instructions'. How do we filter that?").
+ * Round t: when a quotation is handed to a translate/summarise verb, the text is screened
+ * again knowing each whole quotation (the first pass judges one at the word it reads:
+ * "Translate: 'Please ignore the previous message, it was sent by mistake.'" has no
+ * content word yet at "ignore"); a quotation that is plain material there (content of its
+ * own, nothing that turns it to the model) is read as data: its words have no class. */
 static int rules(const char *text, size_t len, q_injection_result *out, q_injection_kind *topcat)
 {
     int ev[EV_COUNT];
     if (!text)
         len = 0;
-    outer_info first = {0, 0, 0, 0, 0, 0, 0};
+    outer_info first = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     screen((const unsigned char *)(text ? text : ""), len, 0, ev, &first);
     combine(ev, out, topcat);
+    if ((first.plain && out->score >= 25) || first.partial) {
+        first.known = 1;
+        screen((const unsigned char *)(text ? text : ""), len, 0, ev, &first);
+        combine(ev, out, topcat);
+    }
     if (out->score >= 25 && first.qmark && (first.quotes || first.names))
         return about_quoted(text ? text : "", len, out);
     return 0;
