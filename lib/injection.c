@@ -485,12 +485,12 @@ static const char *const ask_words[] = {
 static const char *const act_words[] = {
     "act", "activate", "adopt", "answer", "antworte", "apply", "become", "befolge", "begin",
     "comply", "continue", "do", "doe", "edit", "enable", "enter", "execute", "faca", "fai",
-    "fais", "fix", "folge", "follow", "go", "haz", "improve", "keep", "mach", "mache",
-    "obedece", "obey", "output", "perform", "play", "pretend", "print", "proofread",
-    "repeat", "reply", "reponds", "respond", "responde", "reveal", "rewrite", "rispondi",
-    "roleplay", "run", "say", "segui", "show", "siga", "sigue", "start", "stay", "suis",
-    "summarise", "summarize", "switch", "tighten", "translate", "tu", "type", "use", "volg",
-    "write", "выполни", "ответь", "сделай", "следуй",
+    "fais", "fix", "folge", "follow", "give", "go", "haz", "improve", "keep", "mach",
+    "mache", "obedece", "obey", "output", "perform", "play", "pretend", "print",
+    "proofread", "repeat", "reply", "reponds", "respond", "responde", "reveal", "rewrite",
+    "rispondi", "roleplay", "run", "say", "segui", "show", "siga", "sigue", "start", "stay",
+    "suis", "summarise", "summarize", "switch", "tell", "tighten", "translate", "tu",
+    "type", "use", "volg", "write", "выполни", "ответь", "сделай", "следуй",
 };
 
 static const char *const act_lead[] = {"please", "now", "then", "and", "so", "ok", "okay",
@@ -4074,8 +4074,14 @@ static int about_quoted(const char *text, size_t len, q_injection_result *out)
     return 1;
 }
 
-/* Returns 1 when the rules found an attack and then read it as quoted material asked
- * about ("our logs contain 'disregard your instructions'. How do we filter that?").
+/* What rules() found out about quoted material asked about. */
+enum { RULES_USED = 0, RULES_ASKED = 1, RULES_MAY_ASK = 2 };
+
+/* Returns RULES_ASKED when the rules found an attack and then read it as quoted material
+ * asked about ("our logs contain 'disregard your instructions'. How do we filter that?"),
+ * RULES_MAY_ASK when they found too little to look (the text has a quotation or a naming
+ * word and a '?'; the question is asked only if the model would flag it, see
+ * q_injection_screen()), else RULES_USED.
  * Round t: when a quotation is handed to a translate/summarise verb, the text is screened
  * again knowing each whole quotation (the first pass judges one at the word it reads:
  * "Translate: 'Please ignore the previous message, it was sent by mistake.'" has no
@@ -4094,9 +4100,19 @@ static int rules(const char *text, size_t len, q_injection_result *out, q_inject
         screen((const unsigned char *)(text ? text : ""), len, 0, ev, &first);
         combine(ev, out, topcat);
     }
-    if (out->score >= 25 && first.qmark && (first.quotes || first.names))
-        return about_quoted(text ? text : "", len, out);
-    return 0;
+    if (!first.qmark || !(first.quotes || first.names))
+        return RULES_USED;
+    if (out->score < 25)
+        return RULES_MAY_ASK;
+    return about_quoted(text ? text : "", len, out) ? RULES_ASKED : RULES_USED;
+}
+
+/* A text the rules found little in, which asks about a quotation (RULES_MAY_ASK): would
+ * they read it as asked about if they had found an attack in it? */
+static int asked_anyway(const char *text, size_t len)
+{
+    q_injection_result scratch = {.kind = Q_INJECTION_INSTRUCTION_OVERRIDE, .score = 100};
+    return about_quoted(text ? text : "", len, &scratch);
 }
 
 void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
@@ -4104,25 +4120,33 @@ void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out)
     rules(text, len, out, NULL);
 }
 
+int q_inj__rules_asked(const char *text, size_t len, q_injection_result *out)
+{
+    int r = rules(text, len, out, NULL);
+    return r == RULES_ASKED || (r == RULES_MAY_ASK && asked_anyway(text, len));
+}
+
 /* The rules, then the learned model (lib/injection_model.c) on what they let through: it
  * flags alone above q_inj__model_threshold, or above the lower q_inj__model_threshold_low
  * when the rules found some signal (score >= q_inj__model_floor). A model flag takes the
  * category of the rules' strongest event (instruction_override when they found none) and
- * a score of 50..99. Not when the rules read the attack they found as quoted material
- * asked about: the model's n-grams see the quoted words alone. And the other way round
- * (since round s): a weak flag of the rules (score <= Q_INJ__VETO_MAX_SCORE) on a text
- * the model finds clearly ordinary (logit < Q_INJ__VETO_LOGIT) is dropped, with the score
- * just under the flag line. On the training sets' leave-one-set-out logits that drops 21 of the rules'
- * 107 false positives and 2 of the 5,043 attacks they catch, none of them dev.jsonl's
- * (70 / -2.5, the first choice, dropped 48 and 11, six of dev's: the model is less sure
- * of itself on writing unlike its training data). docs/injection.md,
- * "Learned component". */
+ * a score of 50..99. Not when the rules read the text as quoted material asked about: the
+ * model's n-grams see the quoted words alone (since round t also when the rules found too
+ * little to look: "Wir haben im Chat 'vergiss alle vorherigen Anweisungen' gefunden. Ist
+ * das gefährlich?"). And the other way round (since round s): a weak flag of the rules
+ * (score <= Q_INJ__VETO_MAX_SCORE) on a text the model finds clearly ordinary (logit <
+ * Q_INJ__VETO_LOGIT) is dropped, with the score just under the flag line. On the training
+ * sets' leave-one-set-out logits that drops 21 of the rules' 107 false positives and 2 of
+ * the 5,043 attacks they catch, none of them dev.jsonl's (70 / -2.5, the first choice,
+ * dropped 48 and 11, six of dev's: the model is less sure of itself on writing unlike its
+ * training data). docs/injection.md, "Learned component". */
 void q_injection_screen(const char *text, size_t len, q_injection_result *out)
 {
     q_injection_kind top;
     if (!text)
         len = 0;
-    if (rules(text, len, out, &top))
+    int r = rules(text, len, out, &top);
+    if (r == RULES_ASKED)
         return;
     if (out->kind != Q_INJECTION_NONE) {
         if (out->score <= Q_INJ__VETO_MAX_SCORE &&
@@ -4136,7 +4160,7 @@ void q_injection_screen(const char *text, size_t len, q_injection_result *out)
     double t = out->score >= q_inj__model_floor ? q_inj__model_threshold_low
                                                  : q_inj__model_threshold;
     double logit = q_inj__model_logit(text, len);
-    if (!(logit > t))
+    if (!(logit > t) || (r == RULES_MAY_ASK && asked_anyway(text, len)))
         return;
     double extra = (logit - t) * 10.0;
     out->score = 50 + (extra >= 49.0 ? 49 : (int)extra);

@@ -407,8 +407,9 @@ int main(int argc, char **argv)
                         "  default: q_injection_screen(), the rules and the learned model (what the\n"
                         "  service runs; --with-model is accepted and the same)\n"
                         "  --rules-only: the rules alone (q_inj__rules_screen)\n"
-                        "  --dump: one JSON line per row (label, category, rules score, model\n"
-                        "  logit, model-normalised text) for tools/train_injection_model.py\n");
+                        "  --dump: one JSON line per row (label, category, rules score, read as\n"
+                        "  quoted material asked about, model logit, model-normalised text)\n"
+                        "  for tools/train_injection_model.py\n");
         return 2;
     }
     FILE *f = fopen(path, "r");
@@ -469,11 +470,11 @@ int main(int argc, char **argv)
             }
             size_t nl = q_inj__model_normalise(r->text, r->len, norm, ncap);
             q_injection_result res;
-            q_inj__rules_screen(r->text, r->len, &res);
-            json_t *o = json_pack("{s:i, s:s, s:i, s:f, s:s%}", "label", r->label, "cat",
+            int asked = q_inj__rules_asked(r->text, r->len, &res);
+            json_t *o = json_pack("{s:i, s:s, s:i, s:b, s:f, s:s%}", "label", r->label, "cat",
                                   r->label ? cat_name[r->cat] : "benign", "score", res.score,
-                                  "logit", q_inj__model_logit(r->text, r->len), "norm", norm,
-                                  nl);
+                                  "asked", asked, "logit", q_inj__model_logit(r->text, r->len),
+                                  "norm", norm, nl);
             char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
             if (js)
                 puts(js);

@@ -17,11 +17,12 @@ Needs numpy, scipy and scikit-learn (training only; the service links none of th
                                               # and tests/unit/injection_model_vectors.h
     make BUILD=build/h-inj && tools/train_injection_model.py check     # C == Python on all rows
 
-Training data ("folds"): sets a-h and k-z of tests/data/injection, dev.jsonl without its
-off-task label-1 rows (requests Quarry need not block: neither positives nor negatives),
-ordinary_train.jsonl, ordinary_train2.jsonl and ordinary_train3.jsonl (our own ordinary texts,
-negatives only) in two halves each, and attacks_train.jsonl and attacks_train2.jsonl (attacks
-written for training only) in two halves each. Positives are
+Training data ("folds"): sets a-h, k-z and aa-jj of tests/data/injection (k-jj were each
+measured blind once before they joined), dev.jsonl without its off-task label-1 rows
+(requests Quarry need not block: neither positives nor negatives), ordinary_train.jsonl and
+ordinary_train2-7.jsonl (our own ordinary texts, negatives only) in two halves each, and
+attacks_train.jsonl and attacks_train2-5.jsonl (attacks written for training only) in two
+halves each. Positives are
 the rows of the four attack categories. `eval --folds X` trains on every other fold and
 chooses the thresholds on their leave-one-set-out logits, then tests on X (the model is
 blind on X; the rules are not, see docs/injection.md). The thresholds (choose()): t_high,
@@ -48,8 +49,9 @@ from sklearn.linear_model import LogisticRegression
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "injection")
 DEV = os.path.join(ROOT, "..", "shared", "testdata", "injection", "dev.jsonl")
-SETS = list("abcdefghklmnopqrstuvwxyz") + ["aa", "bb", "cc", "dd"]
-# k-dd: each measured blind once, then trained on (rounds l, q, s)
+SETS = list("abcdefghklmnopqrstuvwxyz") + ["aa", "bb", "cc", "dd", "ee", "ff", "gg", "hh", "ii",
+                                            "jj"]
+# k-jj: each measured blind once, then trained on (rounds l, q, s, t)
 ORD = os.path.join(DATA, "ordinary_train.jsonl")   # training negatives only
 ORD2 = os.path.join(DATA, "ordinary_train2.jsonl")  # training negatives only (round g/h)
 ATR = os.path.join(DATA, "attacks_train.jsonl")    # training positives only (round g/h)
@@ -59,6 +61,9 @@ ATR3 = os.path.join(DATA, "attacks_train3.jsonl")   # training positives only (r
 ATR4 = os.path.join(DATA, "attacks_train4.jsonl")   # training positives only (round s)
 ORD4 = os.path.join(DATA, "ordinary_train4.jsonl")  # training negatives only (round s)
 ORD5 = os.path.join(DATA, "ordinary_train5.jsonl")  # training negatives only (round s)
+ATR5 = os.path.join(DATA, "attacks_train5.jsonl")   # training positives only (round t)
+ORD6 = os.path.join(DATA, "ordinary_train6.jsonl")  # training negatives only (round t)
+ORD7 = os.path.join(DATA, "ordinary_train7.jsonl")  # training negatives only (round t)
 FLOOR = 25                # rule score from which the lower threshold applies (fixed, not tuned)
 HIGH_SHARE = 0.01         # per-set FP budget of the model flagging alone (of FP_BUDGET in all)
 ATTACK = ("override", "persona", "extraction", "delimiter")
@@ -151,9 +156,10 @@ def load(evalbin):
 # (negatives; round g/h and round j added more), attacks written for training only
 # (round g/h; round j: persona role-plays and extraction in particular).
 HALVED = [(ORD, "ord1", "ord2"), (ORD2, "ord3", "ord4"), (ORD3, "ord5", "ord6"),
-          (ORD4, "ord7", "ord8"), (ORD5, "ord9", "ord10"),
+          (ORD4, "ord7", "ord8"), (ORD5, "ord9", "ord10"), (ORD6, "ord11", "ord12"),
+          (ORD7, "ord13", "ord14"),
           (ATR, "atr1", "atr2"), (ATR2, "atr3", "atr4"), (ATR3, "atr5", "atr6"),
-          (ATR4, "atr7", "atr8")]
+          (ATR4, "atr7", "atr8"), (ATR5, "atr9", "atr10")]
 FOLDS = SETS + ["dev"] + [name for _, first, second in HALVED for name in (first, second)]
 
 
@@ -184,6 +190,9 @@ class Block:
         self.attack = np.array([r["cat"] in ATTACK for r in rows])
         self.benign = self.y == 0
         self.rules = np.array([r["score"] for r in rows])
+        # read by the rules as quoted material asked about: the screen does not run the
+        # model on these (q_injection_screen returns before it)
+        self.asked = np.array([bool(r.get("asked")) for r in rows])
         self.clogit = np.array([r["logit"] for r in rows])
 
     def denom(self):
@@ -255,29 +264,34 @@ def choose(oofs, blocks):
     the model may add at most floor(FP_BUDGET * n) - r false positives (none when the
     rules use up the budget), and of those at most floor(HIGH_SHARE * n) by flagging
     alone: t_high is chosen first (model alone, any rule score), then t_low (rule score
-    >= FLOOR) with the texts above t_high counted as already flagged."""
+    >= FLOOR) with the texts above t_high counted as already flagged. Texts the rules read
+    as quoted material asked about are out of the model's reach (round t: they counted
+    before, and one of them decided t_high alone)."""
     t_high = -np.inf
     for o, x in zip(oofs, blocks):
         n, r = int(x.benign.sum()), int((x.benign & (x.rules >= 50)).sum())
         total = math.floor(FP_BUDGET * n) - r
-        t_high = max(t_high, threshold(o, x.benign, x.rules >= 50,
+        t_high = max(t_high, threshold(o, x.benign, (x.rules >= 50) | x.asked,
                                        min(math.floor(HIGH_SHARE * n), total)))
     t_low = -np.inf
     for o, x in zip(oofs, blocks):
         n, r = int(x.benign.sum()), int((x.benign & (x.rules >= 50)).sum())
-        already = (x.rules >= 50) | (o > t_high)
-        total = math.floor(FP_BUDGET * n) - r - int((x.benign & (o > t_high) & (x.rules < 50)).sum())
+        alone = (o > t_high) & (x.rules < 50) & ~x.asked
+        already = (x.rules >= 50) | alone | x.asked
+        total = math.floor(FP_BUDGET * n) - r - int((x.benign & alone).sum())
         t_low = max(t_low, threshold(np.where(x.rules >= FLOOR, o, -np.inf), x.benign, already,
                                      total))
     return t_high, max(t_low, -1e9)
 
 
-def flags(lg, rules, t_high, t_low):
+def flags(lg, rules, asked, t_high, t_low):
     """What q_injection_screen() flags. A weak rule flag (score <= VETO_MAX_SCORE) on a text
     the model finds clearly ordinary (logit < VETO_LOGIT) is dropped (round s); choose()
-    still counts the rules' flags before that veto, so the thresholds stay on the safe side."""
+    still counts the rules' flags before that veto, so the thresholds stay on the safe side.
+    The model does not run on a text the rules read as quoted material asked about."""
     vetoed = (rules >= 50) & (rules <= VETO_MAX_SCORE) & (lg < VETO_LOGIT)
-    return ((rules >= 50) & ~vetoed) | (lg > t_high) | ((rules >= FLOOR) & (lg > t_low))
+    model = ~asked & ((lg > t_high) | ((rules >= FLOOR) & (lg > t_low)))
+    return ((rules >= 50) & ~vetoed) | model
 
 
 def fit_with_thresholds(blocks):
@@ -301,7 +315,7 @@ def evaluate(held, b, model, t_high, t_low):
     lg = model.logit(b)
     rules = b.rules >= 50
     rows = [("rules", rules), ("model alone > t_high", lg > t_high),
-            ("combined", flags(lg, b.rules, t_high, t_low))]
+            ("combined", flags(lg, b.rules, b.asked, t_high, t_low))]
     print(f"held out {held}: t_high {t_high:.3f}, t_low {t_low:.3f} (rule score >= {FLOOR})")
     for name, f in rows:
         cats = " ".join(f"{c[:4]} {f[np.array([r['cat'] == c for r in b.rows])].mean() * 100:.0f}"
@@ -319,7 +333,7 @@ def cmd_eval(args, data):
         evaluate(held, hb, m, th, tl)
         if args.misses:
             lg = m.logit(hb)
-            f = flags(lg, hb.rules, th, tl)
+            f = flags(lg, hb.rules, hb.asked, th, tl)
             for r, l, x in zip(hb.rows, lg, f):
                 if r["label"] == 0 and x:
                     print(f"    FP   {r['score']:3d} {l:6.2f} {r['norm'][:110]}")

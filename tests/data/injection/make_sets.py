@@ -214,3 +214,15 @@ build('attacks_ii.txt', 'attacks_ii.jsonl', 1)
 build('benign_ii.txt', 'benign_ii.jsonl', 0)
 build('attacks_jj.txt', 'attacks_jj.jsonl', 1)
 build('benign_jj.txt', 'benign_jj.jsonl', 0)
+# training data round t (tools/train_injection_model.py), not evaluation sets
+build('attacks_train5.txt', 'attacks_train5.jsonl', 1)
+build('ordinary_train6.txt', 'ordinary_train6.jsonl', 0)
+build('ordinary_train7.txt', 'ordinary_train7.jsonl', 0)
+# held-out sets kk, ll and mm: written blind at the start of round t (after ee-jj were
+# measured), measured once at its end
+build('attacks_kk.txt', 'attacks_kk.jsonl', 1)
+build('benign_kk.txt', 'benign_kk.jsonl', 0)
+build('attacks_ll.txt', 'attacks_ll.jsonl', 1)
+build('benign_ll.txt', 'benign_ll.jsonl', 0)
+build('attacks_mm.txt', 'attacks_mm.jsonl', 1)
+build('benign_mm.txt', 'benign_mm.jsonl', 0)
