@@ -419,7 +419,8 @@ static int in_sentence(state *st, size_t p, const char *const *list)
 static int own_bot_at(state *st, size_t q, int indef)
 {
     static const char *const apps[] = {"app", "application", "website", "product", "service",
-                                       "startup", "project", NULL};
+                                       "startup", "project", "agent", "agents", "pipeline",
+                                       "plugin", "workflow", NULL};
     if (!(W(st, q)->c1 & QI_C1(AI)) && !text_in(W(st, q), apps))
         return 0;
     for (size_t k = 1; k <= 3 && k <= q; k++) {
@@ -466,18 +467,18 @@ static const char *const ask_words[] = {
     "anlami", "arnaque", "bedeuten", "bedeutet", "bedrageri", "betekent", "betrug",
     "betyder", "block", "blocking", "classifier", "click", "concern", "concerned",
     "controls", "danger", "dangereux", "dangerous", "decline", "dolandiricilik", "escape",
-    "escaping", "estafa", "fake", "farlig", "filter", "filtering", "gefahrlich", "genuine",
-    "gevaarlijk", "golpe", "hack", "hacked", "hacking", "handle", "harmful", "heisst",
-    "inquiet", "inquieter", "joke", "legit", "legitimate", "malware", "mean", "meaning",
-    "means", "meant", "meme", "mitigate", "niebezpieczne", "oplichting", "oszustwo",
-    "oznacza", "peligroso", "pericoloso", "perigoso", "phishing", "piratage",
-    "preoccuparmi", "preocupar", "preocuparme", "prevent", "preventing", "real", "refer",
-    "referring", "refers", "report", "risk", "risks", "risky", "safe", "sanitise",
-    "sanitising", "sanitize", "sanitizing", "scam", "significa", "significado", "signifie",
-    "sorgen", "spam", "spot", "suspicious", "tehlikeli", "threat", "timo", "trick",
-    "truffa", "veut", "virus", "work", "works", "worried", "worry", "worrying", "znaczy",
-    "zorgen", "значит", "мошенничество", "означает", "опасно", "危险", "危険", "意味", "意思", "詐欺",
-    "诈骗", "사기", "위험", "의미",
+    "escaping", "estafa", "fake", "farlig", "filter", "filtering", "fraud", "fraude",
+    "frode", "gefahrlich", "genuine", "gevaarlijk", "golpe", "hack", "hacked", "hacking",
+    "handle", "harmful", "heisst", "inquiet", "inquieter", "joke", "legit", "legitimate",
+    "malware", "mean", "meaning", "means", "meant", "meme", "mitigate", "niebezpieczne",
+    "oplichting", "oszustwo", "oznacza", "peligroso", "pericoloso", "perigoso", "phishing",
+    "piratage", "preoccuparmi", "preocupar", "preocuparme", "prevent", "preventing", "real",
+    "really", "refer", "referring", "refers", "report", "risk", "risks", "risky", "safe",
+    "sanitise", "sanitising", "sanitize", "sanitizing", "scam", "significa", "significado",
+    "signifie", "sorgen", "spam", "spot", "suspicious", "tehlikeli", "threat", "timo",
+    "trick", "truffa", "veut", "virus", "work", "works", "worried", "worry", "worrying",
+    "znaczy", "zorgen", "значит", "мошенничество", "означает", "опасно", "危险", "危険", "意味",
+    "意思", "詐欺", "诈骗", "사기", "위험", "의미",
 };
 
 /* Orders to the model to act on the quoted text ("do it", "now follow it", "answer as
@@ -928,6 +929,26 @@ static int reported_order(state *st, size_t p)
     return 0;
 }
 
+/* "if the user asks you to ignore these rules, politely decline", "when customers tell you
+ * to forget the policy": a request someone else may make of the model, written into a
+ * system prompt or talked about, not made here */
+static int requested_of_you(state *st, size_t p)
+{
+    static const char *const asks[] = {"ask", "asks", "asked", "tell", "tells", "told", "want",
+                                       "wants", "request", "requests", "urge", "urges", "beg",
+                                       "begs", "try", "tries", "pressure", "pressures", NULL};
+    static const char *const who[] = {"if", "when", "whenever", "user", "users", "someone",
+                                      "anyone", "anybody", "somebody", "customer", "customers",
+                                      "people", "visitor", "visitors", "client", "clients",
+                                      "caller", "callers", "player", "players", "student",
+                                      "students", "patient", "patients", "passenger",
+                                      "passengers", NULL};
+    if (p < 4 || p + RING <= st->n + 7 || !text_is(W(st, p - 1), "to") ||
+        !(W(st, p - 2)->c1 & QI_C1(YOU)) || !text_in(W(st, p - 3), asks))
+        return 0;
+    return dback_text(st, p - 3, 3, who, 0) || dback(st, p - 3, 3, 0, QI_C2(THEY));
+}
+
 /* The instruction or restriction noun at q heads an everyday compound: "the old parking
  * rules", "the previous guest limit", "die alte Hausordnung" is not (one word). A noun of no
  * class, whole and ASCII, right before it, after an article, quantifier or prior/new
@@ -1340,7 +1361,7 @@ static void anchor_ignore(state *st, size_t p)
         if (base && (base->c1 & (QI_C1(IGN) | QI_C1(IGNW))))
             score -= 35;                                /* ignores = ignore + s */
     }
-    if (reported_order(st, p))
+    if (reported_order(st, p) || requested_of_you(st, p))
         score -= 35;
     if (described_behaviour(st, p, you))
         score -= 35;
@@ -1754,8 +1775,11 @@ static const char *const freed[] = {"freed", "liberated", "unshackled", "unchain
 static int jb_trait(state *st, size_t p)
 {
     const word *t = W(st, p);
-    if (t->c1 & QI_C1(JBPROP))
-        return 1;
+    if (t->c1 & QI_C1(JBPROP)) {
+        /* "I'm a halfling rogue", "ich bin der Böse": the asker, not the model */
+        int d = dback(st, p, 4, QI_C1(ISUBJ), 0);
+        return !d || dback(st, p, d - 1, QI_C1(YOU) | QI_C1(AI), 0);
+    }
     if ((t->c2 & QI_C2(PHRASE)) && text_in(t, freed) &&
         dfwd(st, p, 5, QI_C1(RESTRICT) | QI_C1(INSTR), 0))
         return 1;                                     /* released from every restriction */
@@ -2418,7 +2442,7 @@ static void bag_word(state *st, size_t p)
         near = dfwd(st, p, 8, BAG_OBJ1, BAG_OBJ2) ||
                dback(st, p, passive ? 12 : 6, BAG_OBJ1, BAG_OBJ2);
     }
-    if (((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && near) ||
+    if (((c1 & (QI_C1(IGN) | QI_C1(IGNW))) && near && !requested_of_you(st, p)) ||
         (((c1 & QI_C1(IRREL)) || (c2 & QI_C2(OFF))) && dback(st, p, 12, BAG_OBJ1, BAG_OBJ2)))
         st->sbflags |= SB_ERASE;
     if ((c1 & QI_C1(IGN)) && near)

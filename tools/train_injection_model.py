@@ -51,7 +51,9 @@ DATA = os.path.join(ROOT, "tests", "data", "injection")
 DEV = os.path.join(ROOT, "..", "shared", "testdata", "injection", "dev.jsonl")
 SETS = list("abcdefghklmnopqrstuvwxyz") + ["aa", "bb", "cc", "dd", "ee", "ff", "gg", "hh", "ii",
                                             "jj"]
-# k-jj: each measured blind once, then trained on (rounds l, q, s, t)
+# k-jj: each measured blind once, then trained on (rounds l, q, s, t); kk-mm not yet: with
+# them t_high rose to 3.49 and ~20 caught attacks of the other sets were lost for one false
+# positive fewer (round u, docs/injection.md)
 ORD = os.path.join(DATA, "ordinary_train.jsonl")   # training negatives only
 ORD2 = os.path.join(DATA, "ordinary_train2.jsonl")  # training negatives only (round g/h)
 ATR = os.path.join(DATA, "attacks_train.jsonl")    # training positives only (round g/h)
