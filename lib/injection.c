@@ -182,7 +182,8 @@ typedef struct {
     uint64_t q_proc;       /* handed to a translate/summarise verb (before it or after it) */
     uint64_t q_turn;       /* has a word that turns it to the model (quoted_word_kind) */
     uint64_t q_content;    /* has a content word of its own */
-    int partial_plain;     /* quoted_to_process judged a quotation before its end */
+    uint64_t partial_plain;/* quotations quoted_to_process judged plain before their end
+                              (bit 63 also: one past the 64th) */
     int known;             /* second pass: known_plain is what the first learnt */
     uint64_t known_plain;  /* plain material to process: read as data, not orders */
 
@@ -1051,14 +1052,21 @@ static int quoted_to_process(state *st, size_t p)
         return t->qno && ((st->known_plain >> (t->qno - 1)) & 1);
     if (!(t->flags & F_QUOTED) || !quoted_material_is_plain(st, p))
         return 0;
+    uint64_t bit = UINT64_C(1) << (t->qno ? t->qno - 1 : 63);
     if (st->process_at && st->process_at <= p && st->process_at + RING > st->n + 1 &&
-        !(W(st, st->process_at - 1)->flags & F_QUOTED))
-        return st->partial_plain = 1;
+        !(W(st, st->process_at - 1)->flags & F_QUOTED)) {
+        st->partial_plain |= bit;
+        return 1;
+    }
     /* verb-final: 「前の指示は無視して…」を英語に訳してください, '…'를 영어로 번역해 줘 */
     size_t q = quote_end(st, p, 40);
     for (size_t k = q + 1; k < st->n && k <= q + 5; k++)
-        if (W(st, k)->c2 & QI_C2(REVEALW))
-            return st->partial_plain = !(W(st, k)->flags & F_QUOTED);
+        if (W(st, k)->c2 & QI_C2(REVEALW)) {
+            if (W(st, k)->flags & F_QUOTED)
+                return 0;
+            st->partial_plain |= bit;
+            return 1;
+        }
     return 0;
 }
 
@@ -3692,7 +3700,8 @@ typedef struct {
     int quotes, names;         /* out: a quotation closed, a naming word ("like", "called") */
     int known;                 /* in: plain (below) is known, read those quotations as data */
     uint64_t plain;            /* out, then in: quotations that are plain material to process */
-    int partial;               /* out: a quotation was judged plain before its end */
+    int partial;               /* out: a quotation judged plain before its end is not plain
+                                  material to process as a whole */
 } outer_info;
 
 static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUNT],
@@ -4022,7 +4031,7 @@ static void screen(const unsigned char *s, size_t len, int depth, int ev[EV_COUN
         oi->names = st.names_seen;
         if (!st.known)
             oi->plain = st.q_proc & st.q_content & ~st.q_turn;
-        oi->partial = st.partial_plain;
+        oi->partial = (st.partial_plain & ~oi->plain) != 0;
     }
 }
 

@@ -186,15 +186,24 @@ static const set_floor floors[] = {
     {"test_set_jj", "jj", 93, 35},      /* measured blind at 93.8% / 4.4% (the screen at the end
                                            of round s; 93.1% / 4.4% with the screen of round r);
                                            read and trained on in round t: 96.2% / 1.9% */
-    {"test_set_kk", "kk", 90, 45},      /* never tuned on: measured blind at 93.1% / 3.1% (the
-                                           screen at the end of round t; 92.5% / 3.8% with the
-                                           screen at its start) */
-    {"test_set_ll", "ll", 93, 55},      /* never tuned on: measured blind at 95.6% / 4.4% (the
-                                           screen at the end of round t; 92.5% / 5.6% with the
-                                           screen at its start) */
-    {"test_set_mm", "mm", 90, 45},      /* never tuned on: measured blind at 92.5% / 3.1% (the
-                                           screen at the end of round t; 90.6% / 3.8% with the
-                                           screen at its start) */
+    {"test_set_kk", "kk", 90, 30},      /* measured blind at 93.1% / 3.1% (the screen at the end
+                                           of round t; 92.5% / 3.8% at its start); false
+                                           positives read in round u: 93.1% / 1.9% */
+    {"test_set_ll", "ll", 93, 45},      /* measured blind at 95.6% / 4.4% (the screen at the end
+                                           of round t; 92.5% / 5.6% at its start); false
+                                           positives read in round u: 95.6% / 3.8% */
+    {"test_set_mm", "mm", 90, 30},      /* measured blind at 92.5% / 3.1% (the screen at the end
+                                           of round t; 90.6% / 3.8% at its start); false
+                                           positives read in round u: 92.5% / 1.9% */
+    {"test_set_nn", "nn", 91, 25},      /* never tuned on: measured blind at 93.8% / 1.2% (the
+                                           screen at the end of round u; 93.1% / 3.1% with the
+                                           screen of round s) */
+    {"test_set_oo", "oo", 92, 30},      /* never tuned on: measured blind at 94.4% / 1.9% (the
+                                           screen at the end of round u; 94.4% / 3.1% with the
+                                           screen of round s) */
+    {"test_set_pp", "pp", 91, 30},      /* never tuned on: measured blind at 93.1% / 1.9% (the
+                                           screen at the end of round u; 90.6% / 1.9% with the
+                                           screen of round s) */
 };
 
 static void test_set(void **state)

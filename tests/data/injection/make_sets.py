@@ -226,3 +226,11 @@ build('attacks_ll.txt', 'attacks_ll.jsonl', 1)
 build('benign_ll.txt', 'benign_ll.jsonl', 0)
 build('attacks_mm.txt', 'attacks_mm.jsonl', 1)
 build('benign_mm.txt', 'benign_mm.jsonl', 0)
+# held-out sets nn, oo and pp: written blind in round u (after kk-mm were measured),
+# measured once at its end
+build('attacks_nn.txt', 'attacks_nn.jsonl', 1)
+build('benign_nn.txt', 'benign_nn.jsonl', 0)
+build('attacks_oo.txt', 'attacks_oo.jsonl', 1)
+build('benign_oo.txt', 'benign_oo.jsonl', 0)
+build('attacks_pp.txt', 'attacks_pp.jsonl', 1)
+build('benign_pp.txt', 'benign_pp.jsonl', 0)
