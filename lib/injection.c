@@ -159,6 +159,7 @@ typedef struct {
     char run[RUNMAX];
     int runlen;
     uint32_t run_head, run_tail;
+    uint8_t run_qno;       /* the quotation the run is in (a run never crosses a quote mark) */
 
     /* ring of words: positions are counted from 0; slot = pos % RING */
     word ring[RING];
@@ -2977,8 +2978,7 @@ static void outer_word(state *st, const word *w);
 
 static void ring_push(state *st, const word *w)
 {
-    uint8_t qno = (w->flags & F_QUOTED) && st->quotes_opened <= 64 ? (uint8_t)st->quotes_opened
-                                                                    : 0;
+    uint8_t qno = w->qno;
     word data;
     if (st->known && qno && ((st->known_plain >> (qno - 1)) & 1)) {
         data = *w;                          /* plain material to translate: data, not orders */
@@ -3028,7 +3028,6 @@ static void ring_push(state *st, const word *w)
             st->first_person = 1;
     }
     *W(st, st->n) = *w;
-    W(st, st->n)->qno = qno;
     st->n++;
     while (st->s1 + LAG1 < st->n)
         stage1(st, st->s1++);
@@ -3084,6 +3083,15 @@ static void make_word(word *w, const char *s, size_t n, const q_inj__lex_entry *
     w->flags = flags | (e ? 0 : F_UNKNOWN);
     w->c1 = e ? e->c1 : 0;
     w->c2 = e ? e->c2 : 0;
+    w->qno = 0;
+}
+
+/* The number of the quotation a word made now with these flags is in (0: none, or past
+ * the 64th). Taken when the word is made: a word can reach the ring later (single letters
+ * wait for the rest of their run). */
+static uint8_t quote_no(const state *st, uint32_t flags)
+{
+    return (flags & F_QUOTED) && st->quotes_opened <= 64 ? (uint8_t)st->quotes_opened : 0;
 }
 
 /* Greedy longest-match segmentation of glued letters into lexicon words of >= 3 letters.
@@ -3091,7 +3099,7 @@ static void make_word(word *w, const char *s, size_t n, const q_inj__lex_entry *
  * of the string: "ignoreallpreviousinstructions" is all words, "Lebensmittelverschwendung"
  * is not. Returns the number of words emitted. */
 static int segment(state *st, const char *s, size_t n, int min_cover, uint32_t head, uint32_t tail,
-                   int emit_words)
+                   uint8_t qno, int emit_words)
 {
     size_t covered = 0, i = 0;
     int count = 0;
@@ -3105,6 +3113,7 @@ static int segment(state *st, const char *s, size_t n, int min_cover, uint32_t h
             if (emit_words) {
                 word w;
                 make_word(&w, s + i, l, e, flags | F_ASCII | F_SEG | (i + l == n ? tail : 0));
+                w.qno = (w.flags & F_QUOTED) ? qno : 0;
                 flags &= F_QUOTED;                    /* every piece is quoted */
                 push_merge(st, &w);
             }
@@ -3124,7 +3133,7 @@ static int segment(state *st, const char *s, size_t n, int min_cover, uint32_t h
 static void flush_run(state *st)
 {
     if (st->runlen >= 4 || st->nsingles > 4) {
-        segment(st, st->run, (size_t)st->runlen, 0, st->run_head, st->run_tail, 1);
+        segment(st, st->run, (size_t)st->runlen, 0, st->run_head, st->run_tail, st->run_qno, 1);
     } else {
         for (int i = 0; i < st->nsingles; i++)
             push_merge(st, &st->singles[i]);
@@ -3262,11 +3271,13 @@ static void cjk_flush(state *st)
         word w;
         if (in_gap) {
             make_word(&w, s + gap, i - gap, NULL, flags);
+            w.qno = quote_no(st, flags);
             flags &= F_QUOTED;                        /* every piece is quoted */
             push_merge(st, &w);
             in_gap = 0;
         }
         make_word(&w, s + i, l, e, flags);
+        w.qno = quote_no(st, flags);
         flags &= F_QUOTED;
         push_merge(st, &w);
         i += l;
@@ -3274,6 +3285,7 @@ static void cjk_flush(state *st)
     if (in_gap) {
         word w;
         make_word(&w, s + gap, n - gap, NULL, flags);
+        w.qno = quote_no(st, flags);
         push_merge(st, &w);
     }
     st->line_words++;
@@ -3324,6 +3336,9 @@ static void end_word(state *st)
     int ascii = !native;
     if (ascii)
         flags |= F_ASCII;
+    /* a run of single letters never crosses a quote mark: '"... i" g n o r e' is two */
+    if ((st->nsingles || st->runlen) && ((flags ^ st->run_head) & F_QUOTED))
+        flush_run(st);
 
     if (ascii && n == 1 && st->nsingles >= 4 && st->runlen < RUNMAX && is_alnum(buf[0])) {
         st->run[st->runlen++] = unleet(buf[0], 0);    /* deep inside "i g n o r e ...": no lookup */
@@ -3355,10 +3370,10 @@ static void end_word(state *st)
 
     word w;
     if (!e && ascii && n >= 9 && !st->has_digit && !st->has_sym &&
-        segment(st, buf, n, 75, 0, 0, 0)) {
+        segment(st, buf, n, 75, 0, 0, 0, 0)) {
         /* glued words: flush pending singles, then emit the segments */
         flush_run(st);
-        segment(st, buf, n, 75, flags, 0, 1);
+        segment(st, buf, n, 75, flags, 0, quote_no(st, flags), 1);
         goto out;
     }
     if (!e && ascii && n >= 9 && !st->has_digit && !st->has_sym)
@@ -3370,10 +3385,13 @@ static void end_word(state *st)
         }
     }
     make_word(&w, buf, n, e, flags);
+    w.qno = quote_no(st, flags);
     if (ascii && n == 1 && ((buf[0] >= 'a' && buf[0] <= 'z') || (buf[0] >= '0' && buf[0] <= '9'))) {
         /* a single letter: maybe part of "i g n o r e" */
-        if (st->nsingles == 0 && st->runlen == 0)
+        if (st->nsingles == 0 && st->runlen == 0) {
             st->run_head = flags;
+            st->run_qno = w.qno;
+        }
         st->run_tail = 0;
         if (st->nsingles < 4)
             st->singles[st->nsingles] = w;

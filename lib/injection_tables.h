@@ -206,9 +206,11 @@ extern void *(*q_inj__model_calloc)(size_t, size_t);
  * in): for injection_eval --rules-only, the training script and the tests. */
 void q_inj__rules_screen(const char *text, size_t len, q_injection_result *out);
 
-/* The same, returning 1 when the rules read what they found as quoted material asked about
- * (q_injection_screen() then does not run the model): the training script's emulation of
- * the screen needs to know (injection_eval --dump, "asked"). */
+/* The same, returning 1 when the rules read what they found as quoted material asked about,
+ * or would have, had they found an attack in a question about a quotation in which they
+ * found too little to look (RULES_MAY_ASK in injection.c): q_injection_screen() then
+ * flags nothing by the model. The training script's emulation of the screen needs to know
+ * (injection_eval --dump, "asked"). */
 int q_inj__rules_asked(const char *text, size_t len, q_injection_result *out);
 
 /* Same as q_injection_screen() (rules, then the model); kept for the tools and tests. */
