@@ -1042,6 +1042,13 @@ static int quoted_material_is_plain(state *st, size_t p)
     return content > 0;                     /* not a bare "Ignore the previous instructions." */
 }
 
+/* A translate/summarise verb outside the quotations, still in the ring, before p. */
+static int process_verb_before(state *st, size_t p)
+{
+    return st->process_at && st->process_at <= p && st->process_at + RING > st->n + 1 &&
+           !(W(st, st->process_at - 1)->flags & F_QUOTED);
+}
+
 /* p is in plain quoted material that a translate/summarise verb before the quotation
  * hands to the model. The first pass judges the quotation as far as it has been read
  * ("Translate: 'Please ignore ..." has no content word yet at "ignore"), the second
@@ -1054,8 +1061,7 @@ static int quoted_to_process(state *st, size_t p)
     if (!(t->flags & F_QUOTED) || !quoted_material_is_plain(st, p))
         return 0;
     uint64_t bit = UINT64_C(1) << (t->qno ? t->qno - 1 : 63);
-    if (st->process_at && st->process_at <= p && st->process_at + RING > st->n + 1 &&
-        !(W(st, st->process_at - 1)->flags & F_QUOTED)) {
+    if (process_verb_before(st, p)) {
         st->partial_plain |= bit;
         return 1;
     }
@@ -1079,9 +1085,7 @@ static void quote_facts(state *st, size_t p)
     const word *t = W(st, p);
     if (t->qno) {
         uint64_t bit = UINT64_C(1) << (t->qno - 1);
-        if ((p == 0 || W(st, p - 1)->qno != t->qno) && st->process_at &&
-            st->process_at <= p && st->process_at + RING > st->n + 1 &&
-            !(W(st, st->process_at - 1)->flags & F_QUOTED))
+        if ((p == 0 || W(st, p - 1)->qno != t->qno) && process_verb_before(st, p))
             st->q_proc |= bit;
         int k = quoted_word_kind(st, p);
 #ifdef QINJ_TRACE
