@@ -3,7 +3,12 @@
  *
  * Entries expire after a TTL (so a change is picked up within seconds even when a
  * notification was lost), and q_keycache_invalidate() drops one at once (the intake calls it
- * when PostgreSQL notifies that a key changed). Unknown keys are cached too, briefly and in a
+ * when PostgreSQL notifies that a key changed). With a refresher running, a key in use is
+ * loaded again in the background once its entry has lived half the TTL, so lookups of busy
+ * keys do not wait for the database when their entries would expire (with 1,000 keys loaded
+ * together, they all expired together: a burst of loads on the request threads every TTL).
+ * An entry is never trusted beyond its TTL either way: a refreshed entry counts from the
+ * lookup that asked for the refresh, and one the refresher could not load expires as before. Unknown keys are cached too, briefly and in a
  * separately capped set, so random keys cannot fill memory or hammer the database.
  *
  * Ownership: q_keycache_get() hands out a counted reference; release it with
@@ -45,6 +50,11 @@ int q_api_key_allows_model(const q_api_key *k, const char *model);
  * the caller), 0 when no usable key has this hash, -1 when the source is unavailable. */
 typedef int (*q_key_loader)(const char *sha256_hex, q_api_key **out, void *ctx);
 
+/* Reads n keys at once: 0 with out[i] a new key or NULL (no usable key has hashes[i]), or -1
+ * when the source is unavailable. */
+typedef int (*q_key_batch_loader)(const char *const *hashes, size_t n, q_api_key **out,
+                                  void *ctx);
+
 typedef struct q_keycache q_keycache;
 
 /* ttl_ms: how long a found key is trusted; negative_ttl_ms: how long "unknown" is.
@@ -53,6 +63,12 @@ q_keycache *q_keycache_new(size_t max_entries, int ttl_ms, int negative_ttl_ms,
                            q_key_loader load, void *ctx);
 /* Accepts NULL. */
 void q_keycache_free(q_keycache *c);
+
+/* Starts the background refresher (once; stopped by q_keycache_free). It loads the keys queued
+ * since its last round together with load_many (with the ctx given to q_keycache_new), or one
+ * by one with the cache's loader when load_many is NULL; either must be thread-safe. 0, or -1
+ * when the thread could not be started (the cache then works without refreshing ahead). */
+int q_keycache_start_refresher(q_keycache *c, q_key_batch_loader load_many);
 
 /* Looks up the key with this lowercase hex SHA-256 at time now_ms, loading it when absent or
  * stale. Returns 1 with *out (a reference to release), 0 when the key is unknown, disabled

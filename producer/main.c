@@ -147,6 +147,9 @@ int main(int argc, char **argv)
     keys = q_keycache_new(100000, (int)key_ttl, 2000, intake_store_load_key, store);
     if (!keys)
         goto out;
+    if (q_keycache_start_refresher(keys, intake_store_load_keys) != 0)
+        q_logf(Q_LOG_WARN, "keycache.no_refresher",
+               "could not start the key refresher: keys are loaded again as they expire");
     {
         PGconn *conn = intake_store_acquire(store);
         int n = conn ? q_prices_load(prices, conn) : -1;

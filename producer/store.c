@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 
@@ -86,9 +87,70 @@ void intake_store_release(intake_store *s, PGconn *conn)
     pthread_mutex_unlock(&s->mu);
 }
 
-static int64_t epoch_ms_or_zero(const PGresult *res, int col)
+static int64_t epoch_ms_or_zero(const PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, 0, col) ? 0 : (int64_t)strtoll(PQgetvalue(res, 0, col), NULL, 10);
+    return PQgetisnull(res, row, col) ? 0 : (int64_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* The columns of a key, as KEY_COLUMNS lists them, from column 0 of a row. */
+#define KEY_COLUMNS                                                                         \
+    "id, min_question_chars, max_question_chars, requests_per_second, burst,"             \
+    " daily_requests, daily_tokens, daily_budget_usd::text, injection_policy,"             \
+    " (extract(epoch FROM expires_at) * 1000)::bigint, to_json(allowed_models)"
+#define KEY_USABLE "disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
+
+/* A new key (one reference) from row `row` of a KEY_COLUMNS result; NULL when out of memory
+ * or the model list is malformed. */
+static q_api_key *key_from_row(const PGresult *res, int row)
+{
+    q_api_key *k = NULL;
+    json_t *models = NULL;
+    const char *policy;
+
+    if (!PQgetisnull(res, row, 10)) {
+        models = json_loads(PQgetvalue(res, row, 10), 0, NULL);
+        if (!json_is_array(models))
+            goto fail;
+    }
+    k = q_api_key_new(models ? json_array_size(models) : 0);
+    if (!k)
+        goto fail;
+    if (models && json_array_size(models) == 0) {
+        /* An empty list allows nothing: keep a non-NULL list with no entries. */
+        k->allowed_models = calloc(1, sizeof(char *));
+        if (!k->allowed_models)
+            goto fail;
+    }
+    for (size_t i = 0; models && i < json_array_size(models); i++) {
+        const char *m = json_string_value(json_array_get(models, i));
+        if (m && !(k->allowed_models[i] = strdup(m)))
+            goto fail;
+    }
+    k->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    k->min_question_chars = atoi(PQgetvalue(res, row, 1));
+    k->max_question_chars = atoi(PQgetvalue(res, row, 2));
+    if (!PQgetisnull(res, row, 3)) {
+        k->requests_per_second = strtod(PQgetvalue(res, row, 3), NULL);
+        k->burst = PQgetisnull(res, row, 4) ? (int)(k->requests_per_second + 0.999)
+                                            : atoi(PQgetvalue(res, row, 4));
+        if (k->burst < 1)
+            k->burst = 1;
+    }
+    k->daily_requests = PQgetisnull(res, row, 5) ? -1 : strtoll(PQgetvalue(res, row, 5), NULL, 10);
+    k->daily_tokens = PQgetisnull(res, row, 6) ? -1 : strtoll(PQgetvalue(res, row, 6), NULL, 10);
+    if (!PQgetisnull(res, row, 7))
+        snprintf(k->daily_budget_usd, sizeof(k->daily_budget_usd), "%s", PQgetvalue(res, row, 7));
+    policy = PQgetvalue(res, row, 8);
+    k->injection_policy = strcmp(policy, "off") == 0    ? Q_INJECTION_OFF
+                          : strcmp(policy, "flag") == 0 ? Q_INJECTION_FLAG
+                                                        : Q_INJECTION_BLOCK;
+    k->expires_at_ms = epoch_ms_or_zero(res, row, 9);
+    json_decref(models);
+    return k;
+fail:
+    q_api_key_release(k);
+    json_decref(models);
+    return NULL;
 }
 
 int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx)
@@ -96,10 +158,7 @@ int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx
     intake_store *s = ctx;
     const char *params[1] = {key_sha256_hex};
     PGconn *conn;
-    PGresult *res = NULL;
-    q_api_key *k = NULL;
-    json_t *models = NULL;
-    const char *policy;
+    PGresult *res;
     int rc = -1;
 
     *out = NULL;
@@ -107,65 +166,67 @@ int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx
     if (!conn)
         return -1;
     res = PQexecParams(conn,
-                       "SELECT id, min_question_chars, max_question_chars, requests_per_second,"
-                       " burst, daily_requests, daily_tokens, daily_budget_usd::text,"
-                       " injection_policy, (extract(epoch FROM expires_at) * 1000)::bigint,"
-                       " to_json(allowed_models) FROM api_keys "
-                       "WHERE key_sha256 = decode($1, 'hex') AND disabled_at IS NULL "
-                       "AND (expires_at IS NULL OR expires_at > now())",
+                       "SELECT " KEY_COLUMNS " FROM api_keys "
+                       "WHERE key_sha256 = decode($1, 'hex') AND " KEY_USABLE,
                        1, NULL, params, NULL, NULL, 0);
-    if (!q_db_check(res, PGRES_TUPLES_OK, "find api key"))
-        goto out;
-    if (PQntuples(res) == 0) {
-        rc = 0;
-        goto out;
+    if (q_db_check(res, PGRES_TUPLES_OK, "find api key")) {
+        if (PQntuples(res) == 0)
+            rc = 0;
+        else if ((*out = key_from_row(res, 0)) != NULL)
+            rc = 1;
     }
-    if (!PQgetisnull(res, 0, 10)) {
-        models = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
-        if (!json_is_array(models))
-            goto out;
-    }
-    k = q_api_key_new(models ? json_array_size(models) : 0);
-    if (!k)
-        goto out;
-    if (models && json_array_size(models) == 0) {
-        /* An empty list allows nothing: keep a non-NULL list with no entries. */
-        k->allowed_models = calloc(1, sizeof(char *));
-        if (!k->allowed_models)
-            goto out;
-    }
-    for (size_t i = 0; models && i < json_array_size(models); i++) {
-        const char *m = json_string_value(json_array_get(models, i));
-        if (m && !(k->allowed_models[i] = strdup(m)))
-            goto out;
-    }
-    k->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    k->min_question_chars = atoi(PQgetvalue(res, 0, 1));
-    k->max_question_chars = atoi(PQgetvalue(res, 0, 2));
-    if (!PQgetisnull(res, 0, 3)) {
-        k->requests_per_second = strtod(PQgetvalue(res, 0, 3), NULL);
-        k->burst = PQgetisnull(res, 0, 4) ? (int)(k->requests_per_second + 0.999)
-                                          : atoi(PQgetvalue(res, 0, 4));
-        if (k->burst < 1)
-            k->burst = 1;
-    }
-    k->daily_requests = PQgetisnull(res, 0, 5) ? -1 : strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-    k->daily_tokens = PQgetisnull(res, 0, 6) ? -1 : strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-    if (!PQgetisnull(res, 0, 7))
-        snprintf(k->daily_budget_usd, sizeof(k->daily_budget_usd), "%s", PQgetvalue(res, 0, 7));
-    policy = PQgetvalue(res, 0, 8);
-    k->injection_policy = strcmp(policy, "off") == 0    ? Q_INJECTION_OFF
-                          : strcmp(policy, "flag") == 0 ? Q_INJECTION_FLAG
-                                                        : Q_INJECTION_BLOCK;
-    k->expires_at_ms = epoch_ms_or_zero(res, 9);
-    *out = k;
-    k = NULL; /* owned by the caller now */
-    rc = 1;
-out:
-    q_api_key_release(k);
-    json_decref(models);
     PQclear(res);
     intake_store_release(s, conn);
+    return rc;
+}
+
+int intake_store_load_keys(const char *const *hashes, size_t n, q_api_key **out, void *ctx)
+{
+    intake_store *s = ctx;
+    q_buf list;
+    const char *params[1];
+    PGconn *conn;
+    PGresult *res = NULL;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    q_buf_init(&list, (size_t)1 << 24);
+    for (size_t i = 0; i < n; i++) /* lowercase hex: nothing to quote in an array literal */
+        if (q_buf_adds(&list, i == 0 ? "{" : ",") != Q_BUF_OK || q_buf_adds(&list, hashes[i]) != Q_BUF_OK)
+            goto out;
+    if (q_buf_adds(&list, n == 0 ? "{}" : "}") != Q_BUF_OK)
+        goto out;
+    params[0] = q_buf_cstr(&list);
+    if (!(conn = intake_store_acquire(s)))
+        goto out;
+    res = PQexecParams(conn,
+                       "SELECT " KEY_COLUMNS ", encode(key_sha256, 'hex') FROM api_keys "
+                       "WHERE key_sha256 IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) h) "
+                       "AND " KEY_USABLE,
+                       1, NULL, params, NULL, NULL, 0);
+    intake_store_release(s, conn);
+    if (!q_db_check(res, PGRES_TUPLES_OK, "find api keys"))
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *hash = PQgetvalue(res, r, 11);
+
+        for (size_t i = 0; i < n; i++)
+            if (!out[i] && strcmp(hashes[i], hash) == 0) {
+                if (!(out[i] = key_from_row(res, r)))
+                    goto out;
+                break;
+            }
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            q_api_key_release(out[i]);
+            out[i] = NULL;
+        }
+    PQclear(res);
+    q_buf_free(&list);
     return rc;
 }
 

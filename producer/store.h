@@ -24,6 +24,9 @@ void intake_store_release(intake_store *s, PGconn *conn);
  * over the pool: ctx is the intake_store). Returns 1 with a new key, 0 when not found, -1 on
  * a database error. */
 int intake_store_load_key(const char *key_sha256_hex, q_api_key **out, void *ctx);
+/* The same for n keys in one query (a q_key_batch_loader: the key cache's refresher). Returns
+ * 0 with out[i] a new key or NULL (not found), or -1 on a database error (all NULL). */
+int intake_store_load_keys(const char *const *hashes, size_t n, q_api_key **out, void *ctx);
 
 /* Marks a job that could not be enqueued as failed with `code` and `message`, and releases
  * its reservation, in one transaction. Returns 0 or -1. */

@@ -56,6 +56,42 @@ class Auth(unittest.TestCase):
                 status, _, resp = submit(key, "after revocation", base=base)
                 self.assertEqual((status, resp["error"]["code"]), (401, "INVALID_API_KEY"))
 
+    def test_busy_key_is_refreshed_before_its_cache_entry_expires(self):
+        # A key in use is loaded again in the background once its entry has lived half the
+        # TTL (all keys due together, in one query), so a busy key never waits for the
+        # database on the request path. Seen from outside: a change made without the change
+        # notification (trigger disabled) reaches the intake before the first load's TTL has
+        # passed, which only the background refresh can do, and the refreshed key keeps
+        # every setting (the model list here).
+        ttl = 6.0
+        key = limited_key("e2e-refresh", allowed_models=f"ARRAY['{HAIKU}']")
+        with Intake(QUARRY_KEY_CACHE_TTL_MS=int(ttl * 1000)) as intake:
+            t0 = time.time()
+            status, _, resp = submit(key, "first load", base=intake.url, model=SONNET4)
+            self.assertEqual((status, resp["error"]["code"]), (403, "MODEL_NOT_ALLOWED"))
+            sql("ALTER TABLE api_keys DISABLE TRIGGER api_keys_changed")
+            try:
+                set_key(key, allowed_models=f"ARRAY['{HAIKU}', '{SONNET4}']")
+            finally:
+                sql("ALTER TABLE api_keys ENABLE TRIGGER api_keys_changed")
+            time.sleep(max(0.0, t0 + ttl / 2 + 0.2 - time.time()))
+            # Past half the TTL: answered from the cache (the old list), a refresh queued.
+            status, _, resp = submit(key, "asks for the refresh", base=intake.url, model=SONNET4)
+            self.assertEqual(status, 403, resp)
+            seen = None
+            while time.time() < t0 + ttl - 0.5:
+                sent = time.time()
+                status, _, resp = submit(key, "after the refresh", base=intake.url, model=SONNET4)
+                if status == 202:
+                    seen = sent - t0
+                    break
+                self.assertEqual(status, 403, resp)
+                time.sleep(0.05)
+            self.assertIsNotNone(seen, "the change was not seen before the first load's TTL")
+            status, _, resp = submit(key, "still restricted", base=intake.url,
+                                     model="anthropic.claude-3-5-haiku-20241022-v1:0")
+            self.assertEqual((status, resp["error"]["code"]), (403, "MODEL_NOT_ALLOWED"))
+
     def test_expired_key_is_rejected(self):
         key = limited_key("e2e-expiring", expires_at="now() + interval '2 seconds'")
         status, _, resp = submit(key, "still valid")

@@ -1,13 +1,17 @@
 /* test_keycache.c - the API key cache: hits, TTLs, negative entries, invalidation, expiry,
- * and references that outlive an invalidated entry. The loader is a fake that counts calls. */
+ * references that outlive an invalidated entry, and the refresher that loads busy keys again
+ * before they expire. The loaders are fakes that count calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keycache.h"
 
@@ -107,11 +111,132 @@ static void test_unknown_errors_and_expiry(void **state)
     q_api_key_release(NULL);
 }
 
+/* A database for the refresher: loads on the test's own thread (the lookup waited for them)
+ * are counted apart from the refresher's, and every load of HASH_A hands out a new id. */
+typedef struct {
+    pthread_t test_thread;
+    atomic_int sync_loads, background_loads, background_failures;
+    atomic_int next_id, disabled, fail;
+} refresh_db;
+
+static int refresh_load(const char *hash, q_api_key **out, void *ctx)
+{
+    refresh_db *db = ctx;
+    int background = !pthread_equal(pthread_self(), db->test_thread);
+    q_api_key *k;
+
+    atomic_fetch_add(background ? &db->background_loads : &db->sync_loads, 1);
+    if (db->fail) {
+        if (background)
+            atomic_fetch_add(&db->background_failures, 1);
+        return -1;
+    }
+    if (strcmp(hash, HASH_A) != 0 || db->disabled)
+        return 0;
+    if (!(k = q_api_key_new(0)))
+        return -1;
+    k->id = atomic_fetch_add(&db->next_id, 1);
+    *out = k;
+    return 1;
+}
+
+/* Looks HASH_A up at now_ms until the answer is `want_rc` with id `want_id` (0: any), for up
+ * to 5 s of real time (the refresher runs on its own thread). The lookups are all within the
+ * entry's TTL and after its refresh was queued, so they change nothing themselves. */
+static int until_answer(q_keycache *c, int64_t now_ms, int want_rc, long long want_id)
+{
+    for (int i = 0; i < 5000; i++) {
+        q_api_key *k = NULL;
+        int rc = q_keycache_get(c, HASH_A, now_ms, &k);
+        long long id = k ? k->id : 0;
+
+        q_api_key_release(k);
+        if (rc == want_rc && (want_id == 0 || id == want_id))
+            return 1;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    return 0;
+}
+
+static long long id_at(q_keycache *c, int64_t now_ms)
+{
+    q_api_key *k = NULL;
+    long long id = q_keycache_get(c, HASH_A, now_ms, &k) == 1 ? k->id : -1;
+
+    q_api_key_release(k);
+    return id;
+}
+
+/* The batch loader over the same database: -1 for the whole batch when it fails. */
+static int refresh_load_many(const char *const *hashes, size_t n, q_api_key **out, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (refresh_load(hashes[i], &out[i], ctx) < 0) {
+            for (size_t j = 0; j < i; j++) {
+                q_api_key_release(out[j]);
+                out[j] = NULL;
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void refresh_ahead(q_key_batch_loader load_many)
+{
+    refresh_db db = {.test_thread = pthread_self(), .next_id = 7};
+    q_keycache *c = q_keycache_new(100, 1000, 500, refresh_load, &db);
+
+    assert_int_equal(q_keycache_start_refresher(c, load_many), 0);
+    assert_int_equal(q_keycache_start_refresher(c, load_many), 0); /* once */
+    assert_int_equal(id_at(c, 0), 7);
+    assert_int_equal(id_at(c, 499), 7); /* under half the TTL: nothing queued */
+    assert_int_equal(id_at(c, 600), 7); /* served from the cache, and a refresh queued */
+    assert_true(until_answer(c, 700, 1, 8));
+    assert_int_equal(db.background_loads, 1);
+    /* The refreshed entry counts from 600, the lookup that asked: 1500 is past the first
+     * load's TTL, yet served without waiting for the database (and queues the next refresh,
+     * which finds the key disabled: an unknown entry, also counted from the lookup). */
+    db.disabled = 1;
+    assert_int_equal(id_at(c, 1500), 8);
+    assert_true(until_answer(c, 1599, 0, 0));
+    assert_int_equal(db.sync_loads, 1);
+    /* Unknown entries are not refreshed ahead: this one expires and is loaded by the lookup. */
+    db.disabled = 0;
+    assert_int_equal(id_at(c, 2000), 9);
+    assert_int_equal(db.sync_loads, 2);
+    /* A refresh that fails leaves the entry to expire; it is never trusted past its TTL. */
+    db.fail = 1;
+    assert_int_equal(id_at(c, 2600), 9);
+    for (int i = 0; i < 5000 && db.background_failures < 1; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_int_equal(db.background_failures, 1);
+    assert_int_equal(id_at(c, 2999), 9);
+    assert_int_equal(id_at(c, 3000), -1); /* expired; the lookup's own load fails too */
+    assert_int_equal(db.sync_loads, 3);
+    q_keycache_free(c); /* stops the refresher, with a refresh perhaps still queued */
+}
+
+static void test_refresh_ahead_one_by_one(void **state)
+{
+    (void)state;
+    refresh_ahead(NULL);
+}
+
+static void test_refresh_ahead_together(void **state)
+{
+    (void)state;
+    refresh_ahead(refresh_load_many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hits_ttl_and_invalidation),
         cmocka_unit_test(test_unknown_errors_and_expiry),
+        cmocka_unit_test(test_refresh_ahead_one_by_one),
+        cmocka_unit_test(test_refresh_ahead_together),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
