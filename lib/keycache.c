@@ -1,10 +1,12 @@
 /* keycache.c - API keys cached in memory (see keycache.h). */
 #include "keycache.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NBUCKETS 8192
 
@@ -255,7 +257,8 @@ static void maybe_refresh(q_keycache *c, entry *e, int64_t now_ms)
     pthread_cond_signal(&c->refresh_cv);
 }
 
-#define REFRESH_ROUND 512 /* keys loaded together at most */
+#define REFRESH_ROUND 512     /* keys loaded together at most */
+#define REFRESH_RETRY_MS 1000 /* pause after a round that could not load (database down) */
 
 /* Loads a round of queued keys: out[i] / rc[i] as q_key_loader gives them. */
 static void load_round(q_keycache *c, refresh_job **jobs, size_t n, q_api_key **out, int *rc)
@@ -288,6 +291,7 @@ static void *refresher_main(void *arg)
     for (;;) {
         uint64_t gen;
         size_t n = 0;
+        int failed = 0;
 
         while (!c->refresh_head && !c->refresher_stop)
             pthread_cond_wait(&c->refresh_cv, &c->mu);
@@ -313,8 +317,25 @@ static void *refresher_main(void *arg)
                 store(c, jobs[i]->hash, rc[i] == 1 ? loaded[i] : NULL, jobs[i]->asked_ms);
             else if ((e = *find(c, jobs[i]->hash)) != NULL)
                 e->refreshing = 0; /* failed or raced an invalidation: a later lookup asks again */
+            failed |= rc[i] < 0;
             q_api_key_release(loaded[i]);
             free(jobs[i]);
+        }
+        if (failed) {
+            /* The lookups of busy keys ask again at once: without a pause, a database outage
+             * would keep this thread retrying (and logging) in a loop. */
+            struct timespec until;
+
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += REFRESH_RETRY_MS / 1000;
+            until.tv_nsec += (long)(REFRESH_RETRY_MS % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (!c->refresher_stop &&
+                   pthread_cond_timedwait(&c->refresh_cv, &c->mu, &until) != ETIMEDOUT)
+                ;
         }
     }
     pthread_mutex_unlock(&c->mu);

@@ -8,7 +8,8 @@
  * keys do not wait for the database when their entries would expire (with 1,000 keys loaded
  * together, they all expired together: a burst of loads on the request threads every TTL).
  * An entry is never trusted beyond its TTL either way: a refreshed entry counts from the
- * lookup that asked for the refresh, and one the refresher could not load expires as before. Unknown keys are cached too, briefly and in a
+ * lookup that asked for the refresh, and one the refresher could not load expires as before
+ * (after a round that could not load, the refresher pauses for a second before the next). Unknown keys are cached too, briefly and in a
  * separately capped set, so random keys cannot fill memory or hammer the database.
  *
  * Ownership: q_keycache_get() hands out a counted reference; release it with

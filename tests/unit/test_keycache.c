@@ -212,10 +212,17 @@ static void refresh_ahead(q_key_batch_loader load_many)
     for (int i = 0; i < 5000 && db.background_failures < 1; i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     assert_int_equal(db.background_failures, 1);
+    /* The lookups ask again at once, but after a failed round the refresher pauses (1 s)
+     * instead of retrying in a loop while the database is down. */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(id_at(c, 2700 + i), 9);
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    assert_int_equal(db.background_failures, 1);
     assert_int_equal(id_at(c, 2999), 9);
     assert_int_equal(id_at(c, 3000), -1); /* expired; the lookup's own load fails too */
     assert_int_equal(db.sync_loads, 3);
-    q_keycache_free(c); /* stops the refresher, with a refresh perhaps still queued */
+    q_keycache_free(c); /* stops the refresher in its pause, with a refresh still queued */
 }
 
 static void test_refresh_ahead_one_by_one(void **state)
