@@ -99,7 +99,14 @@ q_keycache *q_keycache_new(size_t max_entries, int ttl_ms, int negative_ttl_ms,
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->refresh_cv, NULL);
+    {
+        pthread_condattr_t attr; /* the refresher's pause: a clock step must not stretch it */
+
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->refresh_cv, &attr);
+        pthread_condattr_destroy(&attr);
+    }
     c->max_entries = max_entries ? max_entries : 1;
     c->ttl_ms = ttl_ms;
     c->negative_ttl_ms = negative_ttl_ms;
@@ -267,8 +274,10 @@ static void load_round(q_keycache *c, refresh_job **jobs, size_t n, q_api_key **
         const char *hashes[REFRESH_ROUND];
         int all;
 
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             hashes[i] = jobs[i]->hash;
+            out[i] = NULL;
+        }
         all = c->load_many(hashes, n, out, c->ctx);
         for (size_t i = 0; i < n; i++)
             rc[i] = all < 0 ? -1 : out[i] ? 1 : 0;
@@ -313,9 +322,12 @@ static void *refresher_main(void *arg)
         for (size_t i = 0; i < n; i++) {
             entry *e;
 
-            if (rc[i] >= 0 && gen == c->generation)
+            e = *find(c, jobs[i]->hash);
+            if (e && e->fetched_ms > jobs[i]->asked_ms)
+                ; /* loaded again since this was asked (by a lookup): that entry is newer */
+            else if (rc[i] >= 0 && gen == c->generation)
                 store(c, jobs[i]->hash, rc[i] == 1 ? loaded[i] : NULL, jobs[i]->asked_ms);
-            else if ((e = *find(c, jobs[i]->hash)) != NULL)
+            else if (e)
                 e->refreshing = 0; /* failed or raced an invalidation: a later lookup asks again */
             failed |= rc[i] < 0;
             q_api_key_release(loaded[i]);
@@ -326,7 +338,7 @@ static void *refresher_main(void *arg)
              * would keep this thread retrying (and logging) in a loop. */
             struct timespec until;
 
-            clock_gettime(CLOCK_REALTIME, &until);
+            clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_sec += REFRESH_RETRY_MS / 1000;
             until.tv_nsec += (long)(REFRESH_RETRY_MS % 1000) * 1000000L;
             if (until.tv_nsec >= 1000000000L) {

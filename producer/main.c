@@ -249,8 +249,8 @@ out:
     intake_batches_free(batches);
     intake_pipeline_free(pipeline);
     intake_listener_free(listener);
+    q_keycache_free(keys); /* stops its refresher, which loads keys through the store */
     intake_store_close(store);
-    q_keycache_free(keys);
     q_ratelimit_free(rates);
     q_prices_free(prices);
     if (rc)

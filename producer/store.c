@@ -211,12 +211,9 @@ int intake_store_load_keys(const char *const *hashes, size_t n, q_api_key **out,
     for (int r = 0; r < PQntuples(res); r++) {
         const char *hash = PQgetvalue(res, r, 11);
 
-        for (size_t i = 0; i < n; i++)
-            if (!out[i] && strcmp(hashes[i], hash) == 0) {
-                if (!(out[i] = key_from_row(res, r)))
-                    goto out;
-                break;
-            }
+        for (size_t i = 0; i < n; i++) /* every slot asking for it: a hash may come twice */
+            if (!out[i] && strcmp(hashes[i], hash) == 0 && !(out[i] = key_from_row(res, r)))
+                goto out;
     }
     rc = 0;
 out:

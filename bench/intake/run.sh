@@ -79,7 +79,7 @@ psql_super() {
 }
 
 prewarm_wal() {
-  local mb=$1 n
+  local mb=$1 n i
   n=$(( (mb + 15) / 16 ))
   psql_super -c "ALTER SYSTEM SET min_wal_size = '${mb}MB'" \
              -c "ALTER SYSTEM SET max_wal_size = '$((mb * 2))MB'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -166,7 +166,8 @@ run_wrk() {  # label port keys_file conns
 echo "bench: intake, ${DURATION}s per run, wrk -t$WRK_THREADS, $(nproc) cores, $(date -u +%FT%TZ)"
 echo "bench: load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 PREWARM_MB=${QUARRY_BENCH_PREWARM_WAL:-2048}
-if [ -n "$OWN_STACK" ] && [ "$PREWARM_MB" != 0 ]; then
+[[ $PREWARM_MB =~ ^[0-9]+$ ]] || { echo "bench: QUARRY_BENCH_PREWARM_WAL must be a number of MB" >&2; exit 2; }
+if [ -n "$OWN_STACK" ] && [ "$PREWARM_MB" -gt 0 ]; then
   prewarm_wal "$PREWARM_MB"
 fi
 make_keys 1 "$WORK/keys1"
