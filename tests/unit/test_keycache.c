@@ -117,6 +117,7 @@ typedef struct {
     pthread_t test_thread;
     atomic_int sync_loads, background_loads, background_failures;
     atomic_int next_id, disabled, fail;
+    atomic_int hold, background_done; /* hold: background loads wait until it is 0 */
 } refresh_db;
 
 static int refresh_load(const char *hash, q_api_key **out, void *ctx)
@@ -126,6 +127,8 @@ static int refresh_load(const char *hash, q_api_key **out, void *ctx)
     q_api_key *k;
 
     atomic_fetch_add(background ? &db->background_loads : &db->sync_loads, 1);
+    while (background && db->hold)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
     if (db->fail) {
         if (background)
             atomic_fetch_add(&db->background_failures, 1);
@@ -137,6 +140,8 @@ static int refresh_load(const char *hash, q_api_key **out, void *ctx)
         return -1;
     k->id = atomic_fetch_add(&db->next_id, 1);
     *out = k;
+    if (background)
+        atomic_fetch_add(&db->background_done, 1);
     return 1;
 }
 
@@ -225,6 +230,35 @@ static void refresh_ahead(q_key_batch_loader load_many)
     q_keycache_free(c); /* stops the refresher in its pause, with a refresh still queued */
 }
 
+/* A refresh that finishes after its entry expired and a lookup loaded the key again must not
+ * put its older copy in place of the newer one. */
+static void test_refresh_never_replaces_a_newer_entry(void **state)
+{
+    refresh_db db = {.test_thread = pthread_self(), .next_id = 7, .hold = 1};
+    q_keycache *c = q_keycache_new(100, 1000, 500, refresh_load, &db);
+
+    (void)state;
+    assert_int_equal(q_keycache_start_refresher(c, refresh_load_many), 0);
+    assert_int_equal(id_at(c, 0), 7);
+    assert_int_equal(id_at(c, 600), 7); /* refresh asked at 600; its load is held */
+    for (int i = 0; i < 5000 && db.background_loads < 1; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_int_equal(id_at(c, 1000), 8); /* expired: the lookup loads it itself (at 1000) */
+    db.hold = 0;
+    for (int i = 0; i < 5000 && db.background_done < 1; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_int_equal(db.background_done, 1); /* id 9, asked at 600 */
+    /* The lookup's copy (id 8) stays; the refresher's (id 9) would replace it. Its store
+     * follows its load under the lock, so look for a while (under half the TTL of id 8, so
+     * these lookups ask for no refresh). */
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(id_at(c, 1100 + i), 8);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    assert_int_equal(db.sync_loads, 2);
+    q_keycache_free(c);
+}
+
 static void test_refresh_ahead_one_by_one(void **state)
 {
     (void)state;
@@ -244,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_unknown_errors_and_expiry),
         cmocka_unit_test(test_refresh_ahead_one_by_one),
         cmocka_unit_test(test_refresh_ahead_together),
+        cmocka_unit_test(test_refresh_never_replaces_a_newer_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
