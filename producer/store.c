@@ -92,7 +92,8 @@ static int64_t epoch_ms_or_zero(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? 0 : (int64_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* The columns of a key, as KEY_COLUMNS lists them, from column 0 of a row. */
+/* The columns key_from_row() reads, from column 0 of a row; KEY_USABLE: the keys a lookup
+ * may return (enabled, unexpired). */
 #define KEY_COLUMNS                                                                         \
     "id, min_question_chars, max_question_chars, requests_per_second, burst,"             \
     " daily_requests, daily_tokens, daily_budget_usd::text, injection_policy,"             \
