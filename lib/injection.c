@@ -3077,7 +3077,17 @@ static void push_merge(state *st, const word *w)
     ring_push(st, w);
 }
 
-static void make_word(word *w, const char *s, size_t n, const q_inj__lex_entry *e, uint32_t flags)
+/* The number of the quotation a word made now with these flags is in (0: none, or past
+ * the 64th). Taken when the word is made: a word can reach the ring later (single letters
+ * wait for the rest of their run). */
+static uint8_t quote_no(const state *st, uint32_t flags)
+{
+    return (flags & F_QUOTED) && st->quotes_opened <= 64 ? (uint8_t)st->quotes_opened : 0;
+}
+
+/* qno: the number of the quotation the word is in (quote_no), kept only when it is quoted. */
+static void make_word(word *w, const char *s, size_t n, const q_inj__lex_entry *e, uint32_t flags,
+                      uint8_t qno)
 {
     if (n >= TOKMAX)
         n = TOKMAX - 1;
@@ -3087,15 +3097,7 @@ static void make_word(word *w, const char *s, size_t n, const q_inj__lex_entry *
     w->flags = flags | (e ? 0 : F_UNKNOWN);
     w->c1 = e ? e->c1 : 0;
     w->c2 = e ? e->c2 : 0;
-    w->qno = 0;
-}
-
-/* The number of the quotation a word made now with these flags is in (0: none, or past
- * the 64th). Taken when the word is made: a word can reach the ring later (single letters
- * wait for the rest of their run). */
-static uint8_t quote_no(const state *st, uint32_t flags)
-{
-    return (flags & F_QUOTED) && st->quotes_opened <= 64 ? (uint8_t)st->quotes_opened : 0;
+    w->qno = (flags & F_QUOTED) ? qno : 0;
 }
 
 /* Greedy longest-match segmentation of glued letters into lexicon words of >= 3 letters.
@@ -3116,8 +3118,8 @@ static int segment(state *st, const char *s, size_t n, int min_cover, uint32_t h
             covered += l;
             if (emit_words) {
                 word w;
-                make_word(&w, s + i, l, e, flags | F_ASCII | F_SEG | (i + l == n ? tail : 0));
-                w.qno = (w.flags & F_QUOTED) ? qno : 0;
+                make_word(&w, s + i, l, e, flags | F_ASCII | F_SEG | (i + l == n ? tail : 0),
+                          qno);
                 flags &= F_QUOTED;                    /* every piece is quoted */
                 push_merge(st, &w);
             }
@@ -3274,22 +3276,19 @@ static void cjk_flush(state *st)
         }
         word w;
         if (in_gap) {
-            make_word(&w, s + gap, i - gap, NULL, flags);
-            w.qno = quote_no(st, flags);
+            make_word(&w, s + gap, i - gap, NULL, flags, quote_no(st, flags));
             flags &= F_QUOTED;                        /* every piece is quoted */
             push_merge(st, &w);
             in_gap = 0;
         }
-        make_word(&w, s + i, l, e, flags);
-        w.qno = quote_no(st, flags);
+        make_word(&w, s + i, l, e, flags, quote_no(st, flags));
         flags &= F_QUOTED;
         push_merge(st, &w);
         i += l;
     }
     if (in_gap) {
         word w;
-        make_word(&w, s + gap, n - gap, NULL, flags);
-        w.qno = quote_no(st, flags);
+        make_word(&w, s + gap, n - gap, NULL, flags, quote_no(st, flags));
         push_merge(st, &w);
     }
     st->line_words++;
@@ -3388,8 +3387,7 @@ static void end_word(state *st)
             memcpy(buf, e->word, n);
         }
     }
-    make_word(&w, buf, n, e, flags);
-    w.qno = quote_no(st, flags);
+    make_word(&w, buf, n, e, flags, quote_no(st, flags));
     if (ascii && n == 1 && ((buf[0] >= 'a' && buf[0] <= 'z') || (buf[0] >= '0' && buf[0] <= '9'))) {
         /* a single letter: maybe part of "i g n o r e" */
         if (st->nsingles == 0 && st->runlen == 0) {
